@@ -1,0 +1,48 @@
+# `make run` serves the app; `make test` runs every test. Both set up what they need first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BUN := .tools/node_modules/.bin/bun
+PORT ?= 3000
+
+export REFLEX_CHECK_LATEST_VERSION := 0
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup migrate run test test-fast bench browser clean
+
+# The venv is rebuilt only when requirements.txt changes.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Reflex downloads bun from the internet; the npm registry's bun package works offline.
+$(BUN):
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
+	$(BUN) --version
+
+setup: $(VENV)/.installed $(BUN)
+
+migrate: setup
+	$(VENV)/bin/alembic upgrade head
+
+run: migrate
+	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not e2e"
+
+bench: migrate
+	$(PY) -m bench
+
+clean:
+	rm -rf .web .states .tools $(VENV) var

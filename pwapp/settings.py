@@ -1,0 +1,143 @@
+"""Typed settings read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _base_url() -> str:
+    raw = os.environ.get("PWAPP_BASE_URL", "").strip() or "http://localhost:3000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"PWAPP_BASE_URL must be an absolute http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _secret_key(env: str) -> str:
+    key = os.environ.get("PWAPP_SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise SettingsError("PWAPP_SECRET_KEY must be at least 32 characters")
+        return key
+    if env == "production":
+        raise SettingsError("PWAPP_SECRET_KEY is required when PWAPP_ENV=production")
+    path = ROOT / ".secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting pwapp reads; see the README for what each one does."""
+
+    env: str
+    base_url: str
+    secret_key: str
+    database_url: str
+    redis_url: str | None
+    session_idle_minutes: int
+    session_max_hours: int
+    password_min_length: int
+    password_max_length: int
+    reset_token_max_age: int
+    trusted_proxy_hops: int
+    mail_backend: str
+    mail_from: str
+    mail_dir: Path
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_security: str
+    smtp_timeout: int
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        return "__Host-pwapp_session" if self.secure_cookies else "pwapp_session"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read and validate the environment (after loading `.env`)."""
+        load_dotenv(ROOT / ".env", override=False)
+        env = _choice("PWAPP_ENV", "development", ("development", "production"))
+        mail_backend = _choice(
+            "PWAPP_MAIL_BACKEND", "console", ("console", "file", "smtp")
+        )
+        smtp_host = os.environ.get("PWAPP_SMTP_HOST", "").strip()
+        if mail_backend == "smtp" and not smtp_host:
+            raise SettingsError("PWAPP_SMTP_HOST is required when PWAPP_MAIL_BACKEND=smtp")
+        security = _choice("PWAPP_SMTP_SECURITY", "starttls", ("starttls", "ssl", "none"))
+        mail_from = os.environ.get("PWAPP_MAIL_FROM", "").strip() or "pwapp <no-reply@localhost>"
+        return cls(
+            env=env,
+            base_url=_base_url(),
+            secret_key=_secret_key(env),
+            database_url=os.environ.get("PWAPP_DATABASE_URL", "").strip()
+            or f"sqlite:///{ROOT / 'pwapp.db'}",
+            redis_url=os.environ.get("PWAPP_REDIS_URL", "").strip() or None,
+            session_idle_minutes=_int("PWAPP_SESSION_IDLE_MINUTES", 60 * 24 * 7),
+            session_max_hours=_int("PWAPP_SESSION_MAX_HOURS", 24 * 30),
+            password_min_length=_int("PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),
+            password_max_length=_int("PWAPP_PASSWORD_MAX_LENGTH", 1024, minimum=64),
+            reset_token_max_age=_int("PWAPP_RESET_TOKEN_MAX_AGE", 3600, minimum=60),
+            trusted_proxy_hops=_int("PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
+            mail_backend=mail_backend,
+            mail_from=mail_from,
+            mail_dir=Path(os.environ.get("PWAPP_MAIL_DIR", "").strip() or ROOT / "var" / "mail"),
+            smtp_host=smtp_host,
+            smtp_port=_int("PWAPP_SMTP_PORT", 465 if security == "ssl" else 587),
+            smtp_username=os.environ.get("PWAPP_SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("PWAPP_SMTP_PASSWORD", ""),
+            smtp_security=security,
+            smtp_timeout=_int("PWAPP_SMTP_TIMEOUT", 10),
+        )
+
+
+def load() -> Settings:
+    """Settings for this process, or exit with one line naming the bad variable."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"pwapp: configuration error: {exc}")
+
+
+settings = load()
