@@ -1,0 +1,1 @@
+"""Password hashing, password policy, tokens and throttles: no database, no Reflex."""

@@ -1,0 +1,40 @@
+"""The one password policy used by register, change and reset."""
+
+from __future__ import annotations
+
+from zxcvbn import zxcvbn
+
+from pwapp.security.passwords import normalize
+
+MIN_SCORE = 3
+_ZXCVBN_PREFIX = 100  # zxcvbn is quadratic; the first 100 characters decide its score
+
+
+def strength(password: str, user_inputs: list[str] | None = None) -> dict:
+    """zxcvbn's score (0-4) and its plain-word feedback for a password."""
+    result = zxcvbn(normalize(password)[:_ZXCVBN_PREFIX], user_inputs=user_inputs or [])
+    feedback = result["feedback"]
+    tips = [feedback["warning"]] if feedback.get("warning") else []
+    return {"score": result["score"], "feedback": tips + list(feedback.get("suggestions", []))}
+
+
+def problems(password: str, *, email: str = "", min_length: int, max_length: int) -> list[str]:
+    """Every reason the password is refused, in plain words; empty when it is acceptable."""
+    text = normalize(password)
+    reasons: list[str] = []
+    if len(text) < min_length:
+        reasons.append(f"Use at least {min_length} characters (you have {len(text)}).")
+    if len(text) > max_length:
+        reasons.append(f"Use at most {max_length} characters.")
+        return reasons
+    lowered = text.casefold()
+    local = email.casefold().split("@")[0]
+    if email and (email.casefold() in lowered or (len(local) >= 4 and local in lowered)):
+        reasons.append("Don't build your password from your email address.")
+    if text and len(text) >= min_length:
+        inputs = [email, local] if email else []
+        result = strength(text, inputs)
+        if result["score"] < MIN_SCORE:
+            reasons.append("This password is too easy to guess.")
+            reasons.extend(result["feedback"])
+    return reasons

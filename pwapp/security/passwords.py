@@ -1,0 +1,42 @@
+"""Password hashing with passlib (libpass): argon2id now, older schemes re-hashed on login."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from passlib.context import CryptContext
+
+# OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane. bcrypt/pbkdf2 verify but are upgraded.
+context = CryptContext(
+    schemes=["argon2", "bcrypt", "pbkdf2_sha256"],
+    deprecated=["bcrypt", "pbkdf2_sha256"],
+    argon2__type="ID",
+    argon2__memory_cost=19456,
+    argon2__time_cost=2,
+    argon2__parallelism=1,
+)
+
+_DUMMY_HASH = context.hash("pwapp dummy password, never anyone's")
+
+
+def normalize(password: str) -> str:
+    """NFKC, so the same password typed on different keyboards is the same password."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the normalized password (slow: call off the event loop)."""
+    return context.hash(normalize(password))
+
+
+def verify_password(password: str, stored_hash: str) -> tuple[bool, str | None]:
+    """(matches, replacement hash when the stored one uses an outdated scheme)."""
+    try:
+        return context.verify_and_update(normalize(password), stored_hash)
+    except (ValueError, TypeError):
+        return False, None
+
+
+def verify_dummy(password: str) -> None:
+    """Spend one verify's time so unknown accounts answer as slowly as known ones."""
+    context.verify(normalize(password), _DUMMY_HASH)

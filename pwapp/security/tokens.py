@@ -1,0 +1,55 @@
+"""Random tokens, their stored digests, and signed reset links (itsdangerous)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+RESET_SALT = "pwapp.password-reset"
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> str:
+    """SHA-256 hex of a token: the only form a token is stored in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class BadResetToken(Exception):
+    """The reset token is tampered, malformed or signed for something else."""
+
+
+class ExpiredResetToken(BadResetToken):
+    """The reset token's signature is valid but older than its max age."""
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+
+
+def sign_reset(secret_key: str, record_id: int, secret: str) -> str:
+    """A URL-safe, timestamped, signed token naming a reset record and its secret."""
+    return _serializer(secret_key).dumps([record_id, secret])
+
+
+def load_reset(secret_key: str, token: str, max_age: int) -> tuple[int, str]:
+    """(record id, secret) from a reset token, or BadResetToken / ExpiredResetToken."""
+    try:
+        payload = _serializer(secret_key).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ExpiredResetToken from None
+    except (BadSignature, ValueError, TypeError, UnicodeError):
+        raise BadResetToken from None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or not isinstance(payload[0], int)
+        or not isinstance(payload[1], str)
+    ):
+        raise BadResetToken
+    return payload[0], payload[1]
