@@ -1,0 +1,247 @@
+"""Register, log in, sessions and log out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from pwapp.db import utcnow
+from pwapp.models import User, UserSession
+from pwapp.security import password_policy, throttle
+from pwapp.security.passwords import hash_password, verify_dummy, verify_password
+from pwapp.security.tokens import digest, new_token
+from pwapp.services.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidInput,
+    PasswordsDoNotMatch,
+    SessionNotFound,
+    TooManyAttempts,
+    WeakPassword,
+)
+from pwapp.settings import settings
+
+TICKET_SECONDS = 60
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is asking: IP (as Reflex/Starlette resolved it) and browser."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+def normalize_email(email: str) -> str:
+    """The stored form of an address: trimmed and lower-cased, so case never matters."""
+    return email.strip().lower()
+
+
+def check_password(password: str, email: str) -> list[str]:
+    """Every policy reason to refuse `password` for the account `email`."""
+    return password_policy.problems(
+        password,
+        email=email,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+    )
+
+
+def password_field_errors(new: str, confirm: str | None, email: str) -> dict[str, list[str]]:
+    """Policy and confirmation errors for a new password, keyed by form field."""
+    errors: dict[str, list[str]] = {}
+    reasons = check_password(new, email)
+    if reasons:
+        errors.update(WeakPassword(reasons).errors)
+    if confirm is not None and confirm != new:
+        errors.update(PasswordsDoNotMatch().errors)
+    return errors
+
+
+def find_user(db: Session, email: str) -> User | None:
+    """The account for `email`, whatever its case."""
+    return db.exec(select(User).where(User.email == normalize_email(email))).first()
+
+
+def register(db: Session, email: str, password: str, confirm: str | None = None) -> User:
+    """Create an account, or raise InvalidInput with every field's problems."""
+    errors: dict[str, list[str]] = {}
+    try:
+        email = normalize_email(validate_email(email.strip(), check_deliverability=False).normalized)
+    except EmailNotValidError:
+        errors.update(InvalidEmail().errors)
+    errors.update(password_field_errors(password, confirm, email))
+    if not errors and find_user(db, email):
+        errors.update(EmailTaken().errors)
+    if errors:
+        raise InvalidInput(errors)
+    user = User(email=email, password_hash=hash_password(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(db: Session, email: str, password: str, client: Client) -> User:
+    """The active account whose password this is, with throttling and constant work.
+
+    Unknown emails verify against a dummy hash so they take as long as wrong passwords.
+    """
+    account_key = normalize_email(email)
+    for limit, key in ((throttle.LOGIN_PER_ACCOUNT, account_key), (throttle.LOGIN_PER_IP, client.ip)):
+        try:
+            limit.check(key)
+        except throttle.Throttled as exc:
+            raise TooManyAttempts(exc.retry_after) from None
+    user = find_user(db, email)
+    if user is None:
+        verify_dummy(password)
+        ok, new_hash = False, None
+    else:
+        ok, new_hash = verify_password(password, user.password_hash)
+    if not ok or not user.is_active:
+        throttle.LOGIN_PER_ACCOUNT.hit(account_key)
+        throttle.LOGIN_PER_IP.hit(client.ip)
+        raise InvalidCredentials()
+    if new_hash:
+        user.password_hash = new_hash
+        db.add(user)
+    throttle.LOGIN_PER_ACCOUNT.clear(account_key)
+    return user
+
+
+def _new_session(user: User, client: Client, now: datetime) -> UserSession:
+    return UserSession(
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+        ip=client.ip[:64],
+        user_agent=client.user_agent[:512],
+    )
+
+
+def create_session(db: Session, user: User, client: Client) -> tuple[UserSession, str]:
+    """A live session and its raw token (for API clients, which keep it themselves)."""
+    token = new_token()
+    record = _new_session(user, client, utcnow())
+    record.token_hash = digest(token)
+    db.add(record)
+    db.flush()
+    return record, token
+
+
+def create_ticket(db: Session, user: User, client: Client) -> str:
+    """A one-minute, one-time ticket the browser swaps for an HttpOnly session cookie."""
+    ticket = new_token()
+    now = utcnow()
+    record = _new_session(user, client, now)
+    record.ticket_hash = digest(ticket)
+    record.ticket_expires_at = now + timedelta(seconds=TICKET_SECONDS)
+    db.add(record)
+    db.flush()
+    return ticket
+
+
+def login(db: Session, email: str, password: str, client: Client) -> str:
+    """Authenticate and return a session ticket for the browser."""
+    return create_ticket(db, authenticate(db, email, password, client), client)
+
+
+def redeem_ticket(db: Session, ticket: str) -> tuple[str, datetime] | None:
+    """Swap a ticket for a fresh session token (once); None when unknown or expired."""
+    now = utcnow()
+    token = new_token()
+    result = db.execute(
+        update(UserSession)
+        .where(
+            UserSession.ticket_hash == digest(ticket),
+            UserSession.ticket_expires_at > now,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(token_hash=digest(token), ticket_hash=None, ticket_expires_at=None, last_seen_at=now)
+        .returning(UserSession.expires_at)
+    ).first()
+    return (token, result[0]) if result else None
+
+
+def _live(record: UserSession, now: datetime) -> bool:
+    idle_limit = record.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    return record.revoked_at is None and record.expires_at > now and idle_limit > now
+
+
+def current_session(db: Session, token: str | None) -> tuple[User, UserSession] | None:
+    """The user and session behind a session token, if it is live; touches last-seen."""
+    if not token:
+        return None
+    now = utcnow()
+    row = db.exec(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == digest(token))
+    ).first()
+    if row is None:
+        return None
+    record, user = row
+    if not _live(record, now) or not user.is_active:
+        return None
+    if now - record.last_seen_at > LAST_SEEN_GRANULARITY:
+        record.last_seen_at = now
+        db.add(record)
+    return user, record
+
+
+def logout(db: Session, token: str | None) -> None:
+    """Revoke the session behind `token` (a no-op for unknown tokens)."""
+    if token:
+        db.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == digest(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def active_sessions(db: Session, user: User) -> list[UserSession]:
+    """The user's live sessions, newest activity first."""
+    now = utcnow()
+    rows = db.exec(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.token_hash.is_not(None),
+            UserSession.expires_at > now,
+        )
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
+    return [r for r in rows if _live(r, now)]
+
+
+def revoke_session(db: Session, user: User, session_id: int) -> None:
+    """Sign out one of the user's own sessions; other users' sessions are not found."""
+    result = db.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise SessionNotFound()
+
+
+def revoke_all_sessions(db: Session, user: User, *, keep: UserSession | None = None) -> int:
+    """Revoke every session of `user` except `keep`; returns how many."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    return db.execute(query.values(revoked_at=utcnow())).rowcount

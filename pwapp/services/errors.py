@@ -1,0 +1,119 @@
+"""Typed errors the services raise; each knows its form field and its plain-word message."""
+
+from __future__ import annotations
+
+import math
+
+
+class AccountError(Exception):
+    """A rule said no. `errors` maps form fields to messages the user can act on."""
+
+    field = "form"
+    message = "Something is wrong with that request."
+
+    def __init__(self, *messages: str):
+        self.messages = list(messages) or [self.message]
+        super().__init__(" ".join(self.messages))
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {self.field: self.messages}
+
+
+class InvalidInput(AccountError):
+    """Several field errors found together, shown together."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self._errors = errors
+        super().__init__(*(m for msgs in errors.values() for m in msgs))
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return self._errors
+
+
+class InvalidEmail(AccountError):
+    field = "email"
+    message = "Enter a valid email address."
+
+
+class EmailTaken(AccountError):
+    field = "email"
+    message = "An account with this email already exists. Log in or reset your password."
+
+
+class WeakPassword(AccountError):
+    field = "new_password"
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__(*reasons)
+
+
+class PasswordsDoNotMatch(AccountError):
+    field = "confirm_password"
+    message = "The two new passwords do not match."
+
+
+class SamePassword(AccountError):
+    field = "new_password"
+    message = "The new password must be different from the current one."
+
+
+class IncorrectCurrentPassword(AccountError):
+    field = "current_password"
+    message = "Current password is incorrect."
+
+
+class InvalidCredentials(AccountError):
+    message = "Email or password is incorrect."
+
+
+class NotAuthenticated(AccountError):
+    message = "Please log in to continue."
+
+
+class SessionNotFound(AccountError):
+    message = "That session no longer exists."
+
+
+class TooManyAttempts(AccountError):
+    """Throttled; `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Too many attempts. Try again in {minutes} {unit}.")
+
+
+class ResetLinkError(AccountError):
+    """The reset link cannot be used; `reason` is a stable code for clients."""
+
+    field = "token"
+    reason = "invalid"
+    message = "This link is not valid. Request a new one."
+
+
+class ResetLinkInvalid(ResetLinkError):
+    pass
+
+
+class ResetLinkExpired(ResetLinkError):
+    reason = "expired"
+    message = "This link has expired. Request a new one."
+
+
+class ResetLinkUsed(ResetLinkError):
+    reason = "used"
+    message = "This link was already used. Request a new one if you still need it."
+
+
+class ResetLinkSuperseded(ResetLinkError):
+    reason = "superseded"
+    message = "A newer link was sent; use the latest email, or request a new one."
+
+
+class ResetLinkStale(ResetLinkError):
+    reason = "stale"
+    message = "This link is no longer valid because the password was changed since. Request a new one."

@@ -1,0 +1,39 @@
+"""The emails account events queue: override these to change what users are told."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from pwapp import mail
+from pwapp.db import utcnow
+from pwapp.models import User
+from pwapp.services.accounts import Client
+from pwapp.settings import settings
+
+
+def _event_context(client: Client) -> dict:
+    return {
+        "when": utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        "ip": client.ip or "unknown",
+        "browser": client.user_agent[:160] or "unknown",
+        "forgot_url": f"{settings.base_url}/auth/forgot-password",
+    }
+
+
+def password_changed(db: Session, user: User, client: Client) -> None:
+    """Queue "Your password was changed" (no password, no token)."""
+    mail.queue(db, to=user.email, template="password_changed", context=_event_context(client))
+
+
+def password_reset_done(db: Session, user: User, client: Client) -> None:
+    """Queue "Your password was reset"."""
+    mail.queue(db, to=user.email, template="password_reset_done", context=_event_context(client))
+
+
+def reset_link(db: Session, email: str, reset_url: str | None) -> None:
+    """Queue the reset link, or, for an address without an account, an unsent decoy of equal work."""
+    context = {"email": email, "reset_url": reset_url or "", "expires_minutes": settings.reset_token_max_age // 60}
+    if reset_url:
+        mail.queue(db, to=email, template="password_reset", context=context)
+    else:
+        mail.queue(db, to=email, template="password_reset_unknown", context=context, discard=True)

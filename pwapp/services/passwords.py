@@ -1,0 +1,206 @@
+"""Change, forgot and reset password: every rule of the three flows lives here."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update
+from sqlmodel import Session
+
+from pwapp.db import utcnow
+from pwapp.models import PasswordReset, User, UserSession
+from pwapp.security import throttle
+from pwapp.security.passwords import hash_password, normalize, verify_password
+from pwapp.security.tokens import BadResetToken, ExpiredResetToken, digest, load_reset, new_token, sign_reset
+from pwapp.services import notices
+from pwapp.services.accounts import (
+    Client,
+    create_ticket,
+    find_user,
+    normalize_email,
+    password_field_errors,
+    revoke_all_sessions,
+)
+from pwapp.services.errors import (
+    IncorrectCurrentPassword,
+    InvalidEmail,
+    InvalidInput,
+    ResetLinkError,
+    ResetLinkExpired,
+    ResetLinkInvalid,
+    ResetLinkStale,
+    ResetLinkSuperseded,
+    ResetLinkUsed,
+    SamePassword,
+    TooManyAttempts,
+)
+from pwapp.settings import settings
+
+MAX_TOKEN_LENGTH = 512
+Issuer = Callable[[Session, User, Client], str]
+
+
+def change_password(
+    db: Session,
+    user: User,
+    current_session: UserSession | None,
+    current: str,
+    new: str,
+    confirm: str | None = None,
+    *,
+    client: Client,
+    sign_out_others: bool = True,
+    issue: Issuer = create_ticket,
+) -> str:
+    """Replace the password after checking the current one; returns the rotated session's credential.
+
+    The current session is always replaced (its old token dies); other sessions are revoked
+    unless `sign_out_others` is False. `issue` makes the new credential (browser ticket or API token).
+    """
+    try:
+        throttle.CURRENT_PASSWORD_PER_USER.check(str(user.id))
+    except throttle.Throttled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+    errors = password_field_errors(new, confirm, user.email)
+    if current and normalize(current) == normalize(new):
+        errors.setdefault("new_password", []).extend(SamePassword().messages)
+    if not current:
+        errors["current_password"] = ["Enter your current password."]
+    else:
+        ok, _ = verify_password(current, user.password_hash)
+        if not ok:
+            throttle.CURRENT_PASSWORD_PER_USER.hit(str(user.id))
+            errors.update(IncorrectCurrentPassword().errors)
+    if errors:
+        raise InvalidInput(errors)
+    _set_password(db, user, new)
+    if sign_out_others:
+        revoke_all_sessions(db, user)
+    elif current_session is not None:
+        _revoke(db, current_session)
+    credential = issue(db, user, client)
+    notices.password_changed(db, user, client)
+    return credential
+
+
+def request_password_reset(db: Session, email: str, client: Client, *, now: datetime | None = None) -> None:
+    """Queue a reset link when `email` has an account; identical work and answer when it does not.
+
+    Throttled per address and per IP: past the limit nothing is queued, and the caller's
+    answer stays the same, so neither the page nor the limiter tells accounts apart.
+    """
+    try:
+        validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidEmail() from None
+    address = normalize_email(email)
+    allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
+    allowed = throttle.RESET_REQUEST_PER_IP.hit(client.ip) and allowed
+    if not allowed:
+        return
+    now = now or utcnow()
+    user = find_user(db, address)
+    owner_id = user.id if user is not None and user.is_active else None
+    db.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.user_id == (owner_id or 0),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.superseded_at.is_(None),
+        )
+        .values(superseded_at=now)
+    )
+    secret = new_token()
+    record = PasswordReset(
+        user_id=owner_id,
+        token_hash=digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.reset_token_max_age),
+    )
+    db.add(record)
+    db.flush()
+    token = sign_reset(settings.secret_key, record.id, secret)
+    url = f"{settings.base_url}/auth/reset-password?token={token}"
+    notices.reset_link(db, address, url if owner_id else None)
+
+
+def check_reset_link(db: Session, token: str, *, now: datetime | None = None) -> tuple[PasswordReset, User]:
+    """The reset record and account a link names, or the ResetLinkError saying why not.
+
+    Only reads: opening a link (or a mail scanner prefetching it) never consumes it.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ResetLinkInvalid()
+    try:
+        record_id, secret = load_reset(settings.secret_key, token, settings.reset_token_max_age)
+    except ExpiredResetToken:
+        raise ResetLinkExpired() from None
+    except BadResetToken:
+        raise ResetLinkInvalid() from None
+    record = db.get(PasswordReset, record_id)
+    if record is None or record.user_id is None or not hmac.compare_digest(record.token_hash, digest(secret)):
+        raise ResetLinkInvalid()
+    user = db.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise ResetLinkInvalid()
+    if record.used_at is not None:
+        raise ResetLinkUsed()
+    if record.superseded_at is not None:
+        raise ResetLinkSuperseded()
+    if record.expires_at <= (now or utcnow()):
+        raise ResetLinkExpired()
+    if user.password_changed_at > record.created_at:
+        raise ResetLinkStale()
+    return record, user
+
+
+def reset_password(
+    db: Session,
+    token: str,
+    new: str,
+    confirm: str | None,
+    client: Client,
+    *,
+    now: datetime | None = None,
+) -> User:
+    """Set a new password through a reset link: once per link, signing out every session."""
+    now = now or utcnow()
+    record, user = check_reset_link(db, token, now=now)
+    errors = password_field_errors(new, confirm, user.email)
+    if errors:
+        raise InvalidInput(errors)
+    new_hash = hash_password(new)
+    consumed = db.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.id == record.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.superseded_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    if consumed.rowcount != 1:
+        raise ResetLinkUsed()
+    db.refresh(user)
+    if user.password_changed_at > record.created_at:
+        raise ResetLinkStale()
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    db.add(user)
+    revoke_all_sessions(db, user)
+    throttle.LOGIN_PER_ACCOUNT.clear(user.email)
+    notices.password_reset_done(db, user, client)
+    return user
+
+
+def _set_password(db: Session, user: User, new: str) -> None:
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    db.add(user)
+
+
+def _revoke(db: Session, record: UserSession) -> None:
+    db.execute(update(UserSession).where(UserSession.id == record.id).values(revoked_at=utcnow()))
