@@ -20,6 +20,6 @@ config = rx.Config(
     cors_allowed_origins=[settings.base_url],
     bun_path=Path(os.environ.get("REFLEX_BUN_PATH", ROOT / ".tools/node_modules/.bin/bun")),
     disable_plugins=[rx.plugins.SitemapPlugin],
-    plugins=[rx.plugins.RadixThemesPlugin()],
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="indigo"))],
     show_built_with_reflex=False,
 )

@@ -1,0 +1,1 @@
+"""Reusable page pieces: the layout, labelled fields, the strength meter."""

@@ -1,0 +1,38 @@
+"""One layout for every page: product name, a clear heading, a centred card."""
+
+import reflex as rx
+
+
+def page_layout(heading: str, *children: rx.Component, intro: str = "") -> rx.Component:
+    """A centred card that fits 375 px screens and follows the system's dark mode."""
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.link(rx.text("pwapp", weight="bold", size="3"), href="/", underline="none"),
+                rx.heading(heading, as_="h1", size="6"),
+                rx.cond(intro != "", rx.text(intro, color_scheme="gray", size="2")),
+                *children,
+                spacing="4",
+                width="100%",
+            ),
+            width="100%",
+            max_width="440px",
+            size="3",
+        ),
+        min_height="100vh",
+        padding="16px",
+        background=rx.color("gray", 2),
+    )
+
+
+def notice(message, tone: str = "green") -> rx.Component:
+    """A polite, announced status line (hidden when empty)."""
+    return rx.box(
+        rx.cond(message != "", rx.callout(message, color_scheme=tone, role="status", width="100%")),
+        aria_live="polite",
+        width="100%",
+    )
+
+
+def page_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="2")

@@ -1,0 +1,64 @@
+"""/, /auth/register and /auth/login."""
+
+import reflex as rx
+
+from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button, text_field
+from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.state.base import AuthState
+from pwapp.state.login import LoginState
+from pwapp.state.register import RegisterState
+
+
+def home() -> rx.Component:
+    return page_layout("One moment…")
+
+
+def login() -> rx.Component:
+    return page_layout(
+        "Log in",
+        notice(LoginState.notice),
+        rx.form(
+            rx.vstack(
+                text_field("Email", "email", LoginState.errors, type="email", autocomplete="email", required=True),
+                password_field("Password", "password", LoginState.errors, "current-password", required=True),
+                form_errors(LoginState.errors),
+                submit_button("Log in", LoginState.busy),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=LoginState.submit,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        rx.hstack(page_link("Forgot password?", "/auth/forgot-password"), rx.spacer(),
+                  page_link("Create an account", "/auth/register"), width="100%"),
+    )
+
+
+def register_page() -> rx.Component:
+    return page_layout(
+        "Create your account",
+        rx.form(
+            rx.vstack(
+                text_field("Email", "email", RegisterState.errors, type="email", autocomplete="email", required=True),
+                password_field("Password", "new_password", RegisterState.errors, "new-password",
+                               on_change=RegisterState.measure.debounce(300), required=True),
+                strength_meter(RegisterState),
+                password_field("Confirm password", "confirm_password", RegisterState.errors, "new-password",
+                               required=True),
+                form_errors(RegisterState.errors),
+                submit_button("Create account", RegisterState.busy),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=RegisterState.submit,
+            width="100%",
+        ),
+        page_link("Already have an account? Log in", "/auth/login"),
+    )
+
+
+def register(app: rx.App) -> None:
+    app.add_page(home, route="/", title="pwapp", on_load=AuthState.route_home)
+    app.add_page(login, route="/auth/login", title="Log in · pwapp", on_load=LoginState.load)
+    app.add_page(register_page, route="/auth/register", title="Create account · pwapp")

@@ -1,0 +1,76 @@
+"""The signed-in user of a connection, and running services off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import reflex as rx
+
+from pwapp import db
+from pwapp.services import accounts
+from pwapp.services.errors import NotAuthenticated
+from pwapp.web.cookies import SESSION_COOKIE, read_cookie
+
+T = TypeVar("T")
+
+
+async def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn(db_session, *args)` in a worker thread and commit: hashes never block the loop."""
+
+    def call() -> T:
+        with db.session() as s:
+            return fn(s, *args, **kwargs)
+
+    return await asyncio.to_thread(call)
+
+
+def navigate(url: str) -> rx.event.EventSpec:
+    """A full page load (not client-side routing), so HTTP routes can set HttpOnly cookies."""
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+def login_url(path: str) -> str:
+    return f"/auth/login?next={quote(path, safe='/')}"
+
+
+class AuthState(rx.State):
+    """The account behind this connection's HttpOnly session cookie."""
+
+    email: str = ""
+
+    def _session_token(self) -> str | None:
+        return read_cookie(self.router.headers.cookie, SESSION_COOKIE)
+
+    def _client(self) -> accounts.Client:
+        return accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
+
+    async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""
+        token = self._session_token()
+
+        def call(s):
+            found = accounts.current_session(s, token)
+            if found is None:
+                raise NotAuthenticated()
+            return fn(s, *found, *args)
+
+        return await in_db(call)
+
+    @rx.event
+    async def require_login(self):
+        """on_load of protected pages: anonymous visitors go to log in and come back."""
+        found = await in_db(accounts.current_session, self._session_token())
+        if found is None:
+            self.email = ""
+            return rx.redirect(login_url(self.router.url.path or "/account"), replace=True)
+        self.email = found[0].email
+
+    @rx.event
+    async def route_home(self):
+        """on_load of `/`: the account page when signed in, else log in."""
+        found = await in_db(accounts.current_session, self._session_token())
+        return rx.redirect("/account" if found else "/auth/login", replace=True)

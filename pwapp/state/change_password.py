@@ -1,0 +1,54 @@
+"""Change-password form: one call to services.passwords.change_password."""
+
+from typing import Any
+
+import reflex as rx
+
+from pwapp.services import passwords
+from pwapp.services.errors import AccountError, NotAuthenticated
+from pwapp.state.base import AuthState, login_url, navigate
+from pwapp.state.form import FormMixin, text
+from pwapp.state.strength import StrengthMixin
+
+PAGE = "/account/change-password"
+
+
+class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
+    """Form state of /account/change-password."""
+
+    @rx.event
+    async def load(self):
+        """on_load: require a session; show "Password changed." after a successful change."""
+        self.errors, self.strength_score, self.strength_tips = {}, -1, []
+        self.notice = "Password changed." if self.router.url.query_parameters.get("changed") else ""
+        return AuthState.require_login
+
+    @rx.event
+    async def submit(self, form: dict[str, Any]):
+        self._start()
+        yield
+        sign_out_others = form.get("sign_out_others") in ("on", True, "true")
+        client = self._client()
+
+        def change(s, user, session):
+            return passwords.change_password(
+                s,
+                user,
+                session,
+                text(form, "current_password"),
+                text(form, "new_password"),
+                text(form, "confirm_password"),
+                client=client,
+                sign_out_others=sign_out_others,
+            )
+
+        try:
+            ticket = await self._as_user(change)
+        except NotAuthenticated:
+            yield rx.redirect(login_url(PAGE))
+            return
+        except AccountError as exc:
+            self._fail(exc)
+            self.busy = False
+            return
+        yield navigate(f"/auth/session?ticket={ticket}&next={PAGE}%3Fchanged%3D1")

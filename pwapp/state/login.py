@@ -1,0 +1,40 @@
+"""Log-in form: check the password in a worker thread, then set the cookie over HTTP."""
+
+from typing import Any
+from urllib.parse import quote
+
+import reflex as rx
+
+from pwapp.services import accounts
+from pwapp.services.errors import AccountError
+from pwapp.state.base import AuthState, in_db, navigate
+from pwapp.state.form import FormMixin, text
+from pwapp.web.cookies import safe_next
+
+NOTICES = {
+    "reset": "Your password has been reset. Log in with your new password.",
+    "signed-out": "You have been logged out.",
+}
+
+
+class LoginState(FormMixin, AuthState):
+    """Form state of /auth/login."""
+
+    @rx.event
+    def load(self):
+        """Show a notice named by `?notice=` (after a reset or a log-out)."""
+        self.errors = {}
+        self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
+
+    @rx.event
+    async def submit(self, form: dict[str, Any]):
+        self._start()
+        yield
+        target = safe_next(self.router.url.query_parameters.get("next"))
+        try:
+            ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), self._client())
+        except AccountError as exc:
+            self._fail(exc)
+            self.busy = False
+            return
+        yield navigate(f"/auth/session?ticket={ticket}&next={quote(target, safe='/')}")

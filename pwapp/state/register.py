@@ -1,0 +1,35 @@
+"""Register form: create the account, then sign in through the cookie route."""
+
+from typing import Any
+
+import reflex as rx
+
+from pwapp.services import accounts
+from pwapp.services.errors import AccountError
+from pwapp.state.base import in_db, navigate
+from pwapp.state.form import FormMixin, text
+from pwapp.state.strength import StrengthMixin
+
+
+class RegisterState(FormMixin, StrengthMixin, rx.State):
+    """Form state of /auth/register."""
+
+    email: str = ""
+
+    @rx.event
+    async def submit(self, form: dict[str, Any]):
+        self._start()
+        yield
+        client = accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
+
+        def register_and_sign_in(s):
+            user = accounts.register(s, text(form, "email"), text(form, "new_password"), text(form, "confirm_password"))
+            return accounts.create_ticket(s, user, client)
+
+        try:
+            ticket = await in_db(register_and_sign_in)
+        except AccountError as exc:
+            self._fail(exc)
+            self.busy = False
+            return
+        yield navigate(f"/auth/session?ticket={ticket}&next=/account")

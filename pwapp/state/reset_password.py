@@ -1,0 +1,57 @@
+"""Reset-password form: the token waits in an HttpOnly cookie, never in state or the URL."""
+
+from typing import Any
+
+import reflex as rx
+
+from pwapp.services import passwords
+from pwapp.services.accounts import Client
+from pwapp.services.errors import AccountError, ResetLinkError
+from pwapp.state.base import in_db, navigate
+from pwapp.state.form import FormMixin, text
+from pwapp.state.strength import StrengthMixin
+from pwapp.web.cookies import RESET_COOKIE, read_cookie
+
+
+class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
+    """Form state of /auth/reset-password."""
+
+    email: str = ""
+    link_error: str = ""
+    link_ok: bool = False
+
+    def _token(self) -> str:
+        return read_cookie(self.router.headers.cookie, RESET_COOKIE) or ""
+
+    @rx.event
+    async def load(self):
+        """Check the link (without using it up) and say plainly what is wrong with it."""
+        self.errors, self.notice, self.link_error, self.link_ok = {}, "", "", False
+        try:
+            _, user = await in_db(passwords.check_reset_link, self._token())
+        except ResetLinkError as exc:
+            self.link_error = exc.messages[0]
+            return
+        self.email, self.link_ok = user.email, True
+
+    @rx.event
+    async def submit(self, form: dict[str, Any]):
+        self._start()
+        yield
+        client = Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
+        try:
+            await in_db(
+                passwords.reset_password,
+                self._token(),
+                text(form, "new_password"),
+                text(form, "confirm_password"),
+                client,
+            )
+        except ResetLinkError as exc:
+            self.link_error, self.link_ok, self.busy = exc.messages[0], False, False
+            return
+        except AccountError as exc:
+            self._fail(exc)
+            self.busy = False
+            return
+        yield navigate("/auth/session/end?next=/auth/login?notice=reset")

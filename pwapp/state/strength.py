@@ -1,0 +1,33 @@
+"""The live password-strength meter, computed in Python from on_change events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from pwapp.security.password_policy import strength
+from pwapp.services.accounts import check_password
+
+LABELS = ["Very weak", "Weak", "Fair", "Strong", "Very strong"]
+
+
+class StrengthMixin(rx.State, mixin=True):
+    """Score and advice for the password being typed; the password itself is not kept."""
+
+    strength_score: int = -1
+    strength_label: str = ""
+    strength_tips: list[str] = []
+
+    @rx.event
+    async def measure(self, value: str):
+        """Score `value` off the event loop (zxcvbn is pure Python)."""
+        if not value:
+            self.strength_score, self.strength_label, self.strength_tips = -1, "", []
+            return
+        result, problems = await asyncio.to_thread(
+            lambda: (strength(value, [self.email]), check_password(value, self.email))
+        )
+        self.strength_score = result["score"]
+        self.strength_label = LABELS[result["score"]]
+        self.strength_tips = problems or result["feedback"]
