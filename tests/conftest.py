@@ -1,0 +1,50 @@
+"""Test settings and database fixtures: every service test runs on SQLite, and on
+PostgreSQL too when PWAPP_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_TMP = tempfile.mkdtemp(prefix="pwapp-test-")
+os.environ.setdefault("PWAPP_ENV", "development")
+os.environ.setdefault("PWAPP_SECRET_KEY", "test-secret-key-" + "x" * 32)
+os.environ.setdefault("PWAPP_DATABASE_URL", f"sqlite:///{_TMP}/app.db")
+os.environ.setdefault("PWAPP_BASE_URL", "http://testserver.local:3000")
+os.environ.setdefault("PWAPP_MAIL_BACKEND", "file")
+os.environ.setdefault("PWAPP_MAIL_DIR", f"{_TMP}/mail")
+
+import pytest  # noqa: E402
+from sqlmodel import Session, SQLModel  # noqa: E402
+
+import pwapp.models  # noqa: E402,F401  (registers every table)
+from pwapp.db import make_engine  # noqa: E402
+from pwapp.security.throttle import limiter  # noqa: E402
+from tests.services import service_url  # noqa: E402
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    limiter().storage.reset()
+    yield
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request, tmp_path):
+    """A fresh, migrated-equivalent database per test."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/test.db")
+    else:
+        eng = make_engine(service_url("PWAPP_TEST_POSTGRES_URL"))
+        SQLModel.metadata.drop_all(eng)  # fails the test, never skips it, when the server is down
+    SQLModel.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine):
+    """A session that the test commits itself, like a request would."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

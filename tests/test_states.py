@@ -1,0 +1,246 @@
+"""Reflex states driven directly (no browser): they call the services, map errors to
+fields, and never keep a password (or expose a token) in the state."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import pickle
+
+import pytest
+from passlib.hash import argon2
+from reflex.state import State
+from reflex_base.constants import RouteVar
+from reflex_base.utils.format import json_dumps
+from sqlmodel import SQLModel, select
+
+import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
+from pwapp import db
+from pwapp.models import OutboxMessage, User
+from pwapp.services import accounts
+from pwapp.state.account import AccountState
+from pwapp.state.change_password import ChangePasswordState
+from pwapp.state.forgot_password import SENT, ForgotPasswordState
+from pwapp.state.login import LoginState
+from pwapp.state.register import RegisterState
+from pwapp.state.reset_password import ResetPasswordState
+from pwapp.web.cookies import RESET_COOKIE, SESSION_COOKIE
+from rxconfig import config
+
+PASSWORD = "quiet meadow lantern 7741"
+NEW_PASSWORD = "violet harbour engine 9052"
+
+
+@pytest.fixture(autouse=True)
+def app_db():
+    """The app's own database (PWAPP_DATABASE_URL from conftest), emptied per test."""
+    SQLModel.metadata.drop_all(db.engine())
+    SQLModel.metadata.create_all(db.engine())
+    yield
+
+
+def connect(state_cls, *, cookie: str = "", path: str = "/", query: str = ""):
+    """A fresh state tree for one browser connection; returns (root, substate)."""
+    root = State(_reflex_internal_init=True)
+    router = {
+        RouteVar.HEADERS: {"cookie": cookie, "user-agent": "pytest-browser"},
+        RouteVar.CLIENT_IP: "198.51.100.7",
+        RouteVar.CLIENT_TOKEN: "client-token",
+        RouteVar.SESSION_ID: "sid",
+        RouteVar.PATH: path,
+        RouteVar.ORIGIN: path + (f"?{query}" if query else ""),
+        RouteVar.QUERY: dict(p.split("=", 1) for p in query.split("&") if p),
+    }
+    root.router_data = root._update_router_vars(router, {})
+    return root, root.get_substate(state_cls.get_full_name().split("."))
+
+
+async def run(handler, state, *args) -> list:
+    """Run an event handler like Reflex does; returns what it yielded/returned."""
+    result = handler.fn(state, *args)
+    if inspect.isasyncgen(result):
+        return [event async for event in result]
+    if inspect.isawaitable(result):
+        result = await result
+    return [result] if result is not None else []
+
+
+def scripts(events) -> str:
+    return " ".join(str(e) for e in events)
+
+
+def assert_never_kept(root, *secrets: str) -> None:
+    """No secret in what the browser receives, nor in any pickled state (router headers aside)."""
+    sent = json_dumps(root.dict())  # Reflex's own serializers: what goes over the websocket
+    for secret in secrets:
+        assert secret not in sent
+    stack = [root]
+    while stack:
+        state = stack.pop()
+        stack.extend(state.substates.values())
+        kept = {k: v for k, v in state.__getstate__().items() if not k.startswith("rx_router") and k != "router_data"}
+        blob = pickle.dumps(kept)
+        for secret in secrets:
+            assert secret.encode() not in blob, f"{secret!r} kept in {type(state).__name__}"
+
+
+def make_user(email="user@example.org", password=PASSWORD, password_hash=None) -> User:
+    with db.session() as s:
+        return accounts.register(s, email, password) if password_hash is None else _raw_user(s, email, password_hash)
+
+
+def _raw_user(s, email, password_hash):
+    user = User(email=email, password_hash=password_hash)
+    s.add(user)
+    s.flush()
+    return user
+
+
+def signed_in_cookie(user: User) -> str:
+    with db.session() as s:
+        _, token = accounts.create_session(s, user, accounts.Client("198.51.100.7", "other"))
+    return f"{SESSION_COOKIE}={token}"
+
+
+def test_state_manager_keeps_connection_headers_off_disk():
+    assert str(config.state_manager_mode.value if hasattr(config.state_manager_mode, "value") else config.state_manager_mode) == "memory"
+
+
+async def test_register_signs_in_and_keeps_no_password():
+    root, state = connect(RegisterState, path="/auth/register")
+    events = await run(RegisterState.submit, state,
+                       {"email": "New@Example.org", "new_password": PASSWORD, "confirm_password": PASSWORD})
+    assert "/auth/session?ticket=" in scripts(events)
+    assert state.errors == {}
+    with db.session() as s:
+        assert accounts.find_user(s, "new@example.org") is not None
+    assert_never_kept(root, PASSWORD)
+
+
+async def test_register_shows_every_problem_next_to_its_field():
+    root, state = connect(RegisterState, path="/auth/register")
+    await run(RegisterState.submit, state, {"email": "not-an-email", "new_password": "short", "confirm_password": "other"})
+    assert set(state.errors) == {"email", "new_password", "confirm_password"}
+    assert_never_kept(root, "short")
+
+
+async def test_login_wrong_and_right_password():
+    make_user()
+    root, state = connect(LoginState, path="/auth/login", query="next=/account/change-password")
+    await run(LoginState.submit, state, {"email": "user@example.org", "password": "wrong password here"})
+    assert state.errors == {"form": ["Email or password is incorrect."]}
+    events = await run(LoginState.submit, state, {"email": "USER@example.org", "password": PASSWORD})
+    assert "next=/account/change-password" in scripts(events)
+    assert_never_kept(root, PASSWORD, "wrong password here")
+
+
+async def test_login_ignores_a_foreign_next():
+    make_user()
+    _, state = connect(LoginState, path="/auth/login", query="next=//evil.example/")
+    events = await run(LoginState.submit, state, {"email": "user@example.org", "password": PASSWORD})
+    assert "evil.example" not in scripts(events) and "next=/account" in scripts(events)
+
+
+async def test_missing_and_odd_fields_get_messages_not_crashes():
+    make_user()
+    _, state = connect(LoginState, path="/auth/login")
+    await run(LoginState.submit, state, {"email": ["list"], "password": None})
+    assert state.errors == {"form": ["Email or password is incorrect."]}
+
+
+async def test_change_password_errors_then_success():
+    user = make_user()
+    cookie = signed_in_cookie(user)
+    root, state = connect(ChangePasswordState, cookie=cookie, path="/account/change-password")
+    await run(ChangePasswordState.submit, state,
+              {"current_password": "not my password", "new_password": "password1234", "confirm_password": "nope"})
+    assert state.errors["current_password"] == ["Current password is incorrect."]
+    assert "new_password" in state.errors and "confirm_password" in state.errors
+    events = await run(ChangePasswordState.submit, state, {
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD,
+        "sign_out_others": "on"})
+    assert "/auth/session?ticket=" in scripts(events)
+    with db.session() as s:
+        assert accounts.current_session(s, cookie.split("=", 1)[1]) is None
+        assert len(s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_changed")).all()) == 1
+    assert_never_kept(root, PASSWORD, NEW_PASSWORD, "not my password")
+
+
+async def test_change_password_without_session_goes_to_login():
+    _, state = connect(ChangePasswordState, path="/account/change-password")
+    events = await run(ChangePasswordState.submit, state,
+                       {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert "/auth/login?next=/account/change-password" in scripts(events)
+
+
+async def test_strength_meter_scores_without_keeping_the_password():
+    user = make_user()
+    root, state = connect(ChangePasswordState, cookie=signed_in_cookie(user), path="/account/change-password")
+    await run(ChangePasswordState.measure, state, "password1")
+    assert state.strength_score < 3 and state.strength_tips
+    await run(ChangePasswordState.measure, state, NEW_PASSWORD)
+    assert state.strength_score >= 3
+    assert_never_kept(root, "password1", NEW_PASSWORD)
+
+
+async def test_forgot_password_says_the_same_for_every_address():
+    make_user()
+    answers = []
+    for email in ("user@example.org", "nobody@example.org"):
+        _, state = connect(ForgotPasswordState, path="/auth/forgot-password")
+        await run(ForgotPasswordState.submit, state, {"email": email})
+        answers.append((state.notice, state.errors))
+    assert answers[0] == answers[1] == (SENT, {})
+
+
+async def test_reset_page_checks_the_cookie_link_and_resets():
+    user = make_user()
+    with db.session() as s:
+        from pwapp.services.passwords import request_password_reset
+
+        request_password_reset(s, user.email, accounts.Client("198.51.100.7", "x"))
+    with db.session() as s:
+        body = s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_reset")).one().text_body
+    token = body.split("token=", 1)[1].split()[0]
+    cookie = f"{RESET_COOKIE}={token}"
+    root, state = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")
+    await run(ResetPasswordState.load, state)
+    assert state.link_ok and state.email == user.email
+    await run(ResetPasswordState.submit, state, {"new_password": "password1234", "confirm_password": "password1234"})
+    assert "new_password" in state.errors and state.link_ok
+    events = await run(ResetPasswordState.submit, state, {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert "notice=reset" in scripts(events)
+    assert_never_kept(root, NEW_PASSWORD, token)
+    _, again = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")
+    await run(ResetPasswordState.load, again)
+    assert not again.link_ok and again.link_error.startswith("This link was already used")
+
+
+async def test_account_page_lists_and_revokes_sessions():
+    user = make_user()
+    cookie = signed_in_cookie(user)
+    other = signed_in_cookie(user)
+    _, state = connect(AccountState, cookie=cookie, path="/account")
+    await run(AccountState.load, state)
+    assert len(state.sessions) == 2
+    target = next(s for s in state.sessions if s["current"] != "yes")
+    await run(AccountState.revoke, state, target["id"])
+    assert len(state.sessions) == 1
+    with db.session() as s:
+        assert accounts.current_session(s, other.split("=", 1)[1]) is None
+
+
+async def test_a_slow_hash_does_not_hold_up_another_users_page():
+    """User A's login hashes in a worker thread; user B's page answers meanwhile."""
+    slow = argon2.using(type="ID", memory_cost=19456, time_cost=60, parallelism=1).hash(PASSWORD)
+    make_user("slow@example.org", password_hash=slow)
+    _, a = connect(LoginState, path="/auth/login")
+    _, b = connect(AccountState, path="/account")
+    submit = LoginState.submit.fn(a, {"email": "slow@example.org", "password": PASSWORD})
+    await submit.__anext__()  # A's form is now busy; next step verifies the password
+    a_done = asyncio.ensure_future(submit.__anext__())
+    await asyncio.sleep(0)  # let A's task reach its worker thread
+    b_events = await run(AccountState.load, b)  # B, anonymous, is sent to log in
+    assert "/auth/login" in scripts(b_events)
+    assert not a_done.done(), "B's page waited for A's hash"
+    assert "/auth/session?ticket=" in str(await a_done)
