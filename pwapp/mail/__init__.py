@@ -1,0 +1,48 @@
+"""Outgoing email: `queue()` a mail inside your transaction; the sender delivers it later.
+
+Start the sender with `app.register_lifespan_task(pwapp.mail.run_forever)` or
+`python -m pwapp mail send-pending --loop`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from pwapp.mail.compose import check_recipient, render
+from pwapp.mail.sender import run_forever, send_pending, wake
+from pwapp.models.outbox import DISCARDED, PENDING, OutboxMessage
+from pwapp.settings import Settings
+from pwapp.settings import settings as default_settings
+
+__all__ = ["queue", "run_forever", "send_pending", "wake"]
+
+
+def queue(
+    db: Session,
+    *,
+    to: str,
+    template: str,
+    context: dict,
+    discard: bool = False,
+    settings: Settings | None = None,
+) -> OutboxMessage:
+    """Render `template` for `to` and add it to the outbox in `db` (flushed, not committed).
+
+    `discard=True` stores the row as DISCARDED: same work, never sent. Once `db`
+    commits, a running sender loop is woken to deliver it straight away.
+    """
+    rendered = render(template, context, settings or default_settings)
+    row = OutboxMessage(
+        recipient=check_recipient(to),
+        template=template,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status=DISCARDED if discard else PENDING,
+    )
+    db.add(row)
+    db.flush()
+    if not discard:
+        event.listen(db, "after_commit", lambda _db: wake(), once=True)
+    return row

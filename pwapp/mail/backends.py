@@ -1,0 +1,154 @@
+"""Delivery backends (console, file, smtp); each has `send(msg)` and raises `DeliveryError`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from pwapp.settings import Settings
+from pwapp.settings import settings as default_settings
+
+log = logging.getLogger("pwapp.mail")
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+_TOKEN_PARAM = re.compile(r"(token=)[^\s&#\"'<>]+", re.IGNORECASE)
+_TOKEN_LIKE_SEGMENT = re.compile(r"^[A-Za-z0-9_.~-]{20,}$")
+_REDACTED = "[redacted]"
+
+
+class DeliveryError(Exception):
+    """Sending failed; `permanent` means retrying cannot help. The message is safe to store."""
+
+    def __init__(self, reason: str, *, permanent: bool):
+        super().__init__(reason)
+        self.reason = reason[:300]
+        self.permanent = permanent
+
+
+class Backend(Protocol):
+    """Anything that can deliver one message or raise `DeliveryError`."""
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+
+def redact(text: str) -> str:
+    """`text` with every `token=` value, URL query, fragment and token-like path segment hidden."""
+
+    def _url(match: re.Match) -> str:
+        parts = urlsplit(match.group(0))
+        path = "/".join(
+            _REDACTED if _TOKEN_LIKE_SEGMENT.match(seg) else seg for seg in parts.path.split("/")
+        )
+        return urlunsplit(
+            (
+                parts.scheme,
+                parts.netloc,
+                path,
+                _REDACTED if parts.query else "",
+                _REDACTED if parts.fragment else "",
+            )
+        )
+
+    return _TOKEN_PARAM.sub(r"\1" + _REDACTED, _URL.sub(_url, text))
+
+
+class ConsoleBackend:
+    """Logs and prints each mail; in production every link's secret parts are redacted."""
+
+    def __init__(self, settings: Settings):
+        self.production = settings.env == "production"
+
+    def send(self, msg: EmailMessage) -> None:
+        body = msg.get_body(("plain",)).get_content()
+        if self.production:
+            body = redact(body)
+        text = f"To: {msg['To']}\nSubject: {msg['Subject']}\n\n{body.rstrip()}\n"
+        log.info("mail (console backend)\n%s", text)
+        print(f"----- mail -----\n{text}----------------", flush=True)
+
+
+class FileBackend:
+    """Writes each mail as `<mail_dir>/<utc timestamp>-<id>.eml`."""
+
+    def __init__(self, settings: Settings):
+        self.directory = settings.mail_dir
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            ident = msg["Message-ID"].strip("<>").partition("@")[0]
+            path = self.directory / f"{stamp}-{ident}.eml"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(msg.as_bytes())
+            tmp.replace(path)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write mail file: {exc.strerror}", permanent=False) from exc
+
+
+def _response_reason(code: int, message: bytes | str) -> str:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return f"{code} {' '.join(message.split())}"
+
+
+class SmtpBackend:
+    """Sends through an SMTP server; 5xx answers are permanent, everything else temporary."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.smtp_security == "ssl":
+            tls = ssl.create_default_context()
+            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=tls)
+        return smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        s = self.settings
+        client = self._connect()
+        try:
+            if s.smtp_security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if s.smtp_username:
+                client.login(s.smtp_username, s.smtp_password)
+            refused = client.send_message(msg)
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+        if refused:
+            code, message = next(iter(refused.values()))
+            raise DeliveryError(_response_reason(code, message), permanent=code >= 500)
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            self._deliver(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, message = next(iter(exc.recipients.values()))
+            raise DeliveryError(_response_reason(code, message), permanent=code >= 500) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            # A login problem is the server's configuration, not this message's fault.
+            raise DeliveryError(f"login failed ({exc.smtp_code})", permanent=False) from None
+        except smtplib.SMTPResponseException as exc:
+            reason = _response_reason(exc.smtp_code, exc.smtp_error)
+            raise DeliveryError(reason, permanent=exc.smtp_code >= 500) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
+
+
+_BACKENDS = {"console": ConsoleBackend, "file": FileBackend, "smtp": SmtpBackend}
+
+
+def get_backend(settings: Settings | None = None) -> Backend:
+    """The backend named by `settings.mail_backend`."""
+    settings = settings or default_settings
+    return _BACKENDS[settings.mail_backend](settings)

@@ -1,0 +1,92 @@
+"""Render mail templates and turn outbox rows into `EmailMessage`s.
+
+Templates are looked up first in the folder named by the environment variable
+`PWAPP_MAIL_TEMPLATES` (when set), then in the built-in `pwapp/mail/templates`.
+Each mail `<name>` needs `<name>.subject.txt`, `<name>.txt` and `<name>.html`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from pwapp.models.outbox import OutboxMessage
+from pwapp.settings import Settings
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The three rendered parts of one mail."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def template_dirs() -> tuple[Path, ...]:
+    """Template folders in search order: `PWAPP_MAIL_TEMPLATES` (if set), then built-in."""
+    override = os.environ.get("PWAPP_MAIL_TEMPLATES", "").strip()
+    return (Path(override), BUILTIN_TEMPLATES) if override else (BUILTIN_TEMPLATES,)
+
+
+@lru_cache(maxsize=4)
+def _environment(dirs: tuple[Path, ...]) -> Environment:
+    return Environment(
+        loader=FileSystemLoader([str(d) for d in dirs]),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+    )
+
+
+def render(template: str, context: dict, settings: Settings) -> Rendered:
+    """Render `template` with `context` plus `base_url` and `product`; missing names raise."""
+    env = _environment(template_dirs())
+    values = {**context, "base_url": settings.base_url, "product": "pwapp"}
+    subject = " ".join(env.get_template(f"{template}.subject.txt").render(values).split())
+    return Rendered(
+        subject=subject,
+        text=env.get_template(f"{template}.txt").render(values),
+        html=env.get_template(f"{template}.html").render(values),
+    )
+
+
+def check_recipient(address: str) -> str:
+    """Return `address` stripped, or raise ValueError if it cannot be a single mailbox."""
+    address = address.strip()
+    if (
+        not address
+        or len(address) > 320
+        or any(c in address for c in "\r\n,;<>")
+        or parseaddr(address)[1] != address
+        or "@" not in address
+    ):
+        raise ValueError("not a single email address")
+    return address
+
+
+def _message_domain(settings: Settings) -> str:
+    sender = parseaddr(settings.mail_from)[1]
+    return sender.rpartition("@")[2] or urlsplit(settings.base_url).hostname or "localhost"
+
+
+def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
+    """A multipart/alternative message (text, then HTML) for one outbox row."""
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{_message_domain(settings)}>"
+    msg.set_content(row.text_body)
+    msg.add_alternative(row.html_body, subtype="html")
+    return msg

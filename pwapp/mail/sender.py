@@ -1,0 +1,193 @@
+"""Drain the outbox: claim due rows atomically, send them, record the outcome.
+
+A claim sets status SENDING and `claimed_until`; a sender that dies leaves rows whose
+claim expires, and the next sender takes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from pwapp import db as pwdb
+from pwapp.mail.backends import Backend, DeliveryError, get_backend
+from pwapp.mail.compose import build_message
+from pwapp.models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from pwapp.settings import Settings
+from pwapp.settings import settings as default_settings
+
+log = logging.getLogger("pwapp.mail")
+
+CLAIM = timedelta(minutes=5)
+BATCH_BUDGET_SECONDS = 120
+MAX_ATTEMPTS = 8
+outbox = OutboxMessage.__table__
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the `attempts`-th failure: 30 s doubling, at most an hour."""
+    return timedelta(seconds=min(30 * 2**attempts, 3600))
+
+
+def _due(now: datetime):
+    return or_(
+        and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
+        and_(outbox.c.status == SENDING, outbox.c.claimed_until < now),
+    )
+
+
+def _claim(engine: Engine, limit: int, now: datetime) -> list[int]:
+    """Mark up to `limit` due rows SENDING for this sender and return their ids."""
+    claim = {"status": SENDING, "claimed_until": now + CLAIM}
+    candidates = (
+        select(outbox.c.id).where(_due(now)).order_by(outbox.c.next_attempt_at, outbox.c.id)
+    )
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            ids = list(conn.scalars(candidates.limit(limit).with_for_update(skip_locked=True)))
+            if ids:
+                conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**claim))
+            return ids
+    while True:  # rows lost to another sender are no longer due, so this ends
+        with engine.connect() as conn:
+            ids = list(conn.scalars(candidates.limit(limit)))
+        if not ids:
+            return []
+        with engine.begin() as conn:
+            mine = [row_id for row_id in ids if _claim_one(conn, row_id, claim, now)]
+        if mine:
+            return mine
+
+
+def _claim_one(conn: Connection, row_id: int, claim: dict, now: datetime) -> bool:
+    """One conditional UPDATE: True only for the sender whose update changed the row."""
+    won = conn.execute(update(outbox).where(outbox.c.id == row_id, _due(now)).values(**claim))
+    return won.rowcount == 1
+
+
+def _release(engine: Engine, ids: list[int]) -> None:
+    """Give claimed rows back untouched (this batch stopped early)."""
+    if ids:
+        with engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.status == SENDING)
+                .values(status=PENDING, claimed_until=None)
+            )
+
+
+def _record(engine: Engine, row_id: int, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbox).where(outbox.c.id == row_id).values(claimed_until=None, **values)
+        )
+
+
+def _failure(row: OutboxMessage, error: DeliveryError, now: datetime) -> dict:
+    attempts = row.attempts + 1
+    if error.permanent or attempts >= MAX_ATTEMPTS:
+        return {"status": FAILED, "attempts": attempts, "last_error": error.reason}
+    return {
+        "status": PENDING,
+        "attempts": attempts,
+        "last_error": error.reason,
+        "next_attempt_at": now + retry_delay(attempts),
+    }
+
+
+def _deliver(
+    engine: Engine, row_id: int, backend: Backend, settings: Settings, now: datetime
+) -> str:
+    """Send one claimed row, record the outcome and return the row's new status."""
+    with Session(engine, expire_on_commit=False) as db:
+        row = db.get(OutboxMessage, row_id)
+    try:
+        backend.send(build_message(row, settings))
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # a bug in a backend must not leave the row claimed forever
+        log.exception("mail %s: unexpected error while sending", row_id)
+        error = DeliveryError(f"unexpected {type(exc).__name__}", permanent=False)
+    else:
+        _record(engine, row_id, status=SENT, sent_at=now, last_error=None)
+        log.info("mail %s (%s) sent", row_id, row.template)
+        return SENT
+    outcome = _failure(row, error, now)
+    _record(engine, row_id, **outcome)
+    log.warning(
+        "mail %s (%s) not sent, now %s: %s", row_id, row.template, outcome["status"], error.reason
+    )
+    return outcome["status"]
+
+
+def send_pending(
+    engine: Engine | None = None,
+    *,
+    limit: int = 50,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Send up to `limit` due messages; returns how many rows were claimed and handled.
+
+    A temporary failure ends the batch (the server is unlikely to do better for the
+    next row), and rows still unsent are handed back as they were.
+    """
+    engine = engine or pwdb.engine()
+    settings = settings or default_settings
+    now = now or pwdb.utcnow()
+    ids = _claim(engine, limit, now)
+    backend = get_backend(settings)
+    started = time.monotonic()
+    for done, row_id in enumerate(ids):
+        if time.monotonic() - started > BATCH_BUDGET_SECONDS:
+            _release(engine, ids[done:])
+            return done
+        if _deliver(engine, row_id, backend, settings, now) == PENDING:
+            _release(engine, ids[done + 1 :])
+            return done + 1
+    return len(ids)
+
+
+_wake_event: asyncio.Event | None = None
+_wake_loop: asyncio.AbstractEventLoop | None = None
+
+
+def wake() -> None:
+    """Make a running `run_forever` loop look at the outbox now; safe from any thread."""
+    if _wake_event is not None and _wake_loop is not None:
+        try:
+            _wake_loop.call_soon_threadsafe(_wake_event.set)
+        except RuntimeError:  # the loop has closed
+            pass
+
+
+async def run_forever(
+    poll_seconds: float = 2.0,
+    *,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    limit: int = 50,
+) -> None:
+    """Send due mail every `poll_seconds` (or on `wake()`) until cancelled; errors are logged."""
+    global _wake_event, _wake_loop
+    _wake_loop, _wake_event = asyncio.get_running_loop(), asyncio.Event()
+    event = _wake_event
+    while True:
+        event.clear()
+        try:
+            handled = await asyncio.to_thread(send_pending, engine, limit=limit, settings=settings)
+        except Exception:
+            log.exception("mail sender failed; trying again in %s s", poll_seconds)
+            handled = 0
+        if handled >= limit:
+            continue
+        try:
+            await asyncio.wait_for(event.wait(), poll_seconds)
+        except TimeoutError:
+            pass
