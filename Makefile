@@ -36,6 +36,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 test: setup browser
+	$(VENV)/bin/ruff check pwapp tests bench alembic rxconfig.py
 	$(PY) -m pytest
 
 test-fast: setup

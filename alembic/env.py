@@ -2,10 +2,10 @@
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import pwapp.models  # noqa: F401  (registers every table)
+from alembic import context
 from pwapp.db import make_engine
 from pwapp.settings import settings
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -51,3 +53,16 @@ def session() -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+async def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn(db_session, *args)` in a worker thread and commit: hashes never block the event loop."""
+
+    def call() -> T:
+        with session() as s:
+            return fn(s, *args, **kwargs)
+
+    return await asyncio.to_thread(call)

@@ -20,8 +20,8 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 import pwapp.models  # noqa: E402,F401  (registers every table)
 from pwapp.db import make_engine  # noqa: E402
 from pwapp.security.throttle import limiter  # noqa: E402
+from tests.mail_server import mail_server  # noqa: E402,F401  (fixture: an aiosmtpd server)
 from tests.services import service_url  # noqa: E402
-
 
 
 @pytest.fixture(autouse=True)

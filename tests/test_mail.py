@@ -22,13 +22,12 @@ from sqlmodel import Session, SQLModel, select
 import pwapp.db
 import pwapp.models  # noqa: F401  (registers every table)
 from pwapp.db import make_engine, utcnow
-from pwapp.mail import queue, run_forever, send_pending
-from pwapp.mail import cli
+from pwapp.mail import cli, queue, run_forever, send_pending
 from pwapp.mail.compose import render
 from pwapp.mail.sender import MAX_ATTEMPTS, retry_delay
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, OutboxMessage
 from pwapp.settings import settings as base_settings
-from tests.mail_server import MailServer, mail_server  # noqa: F401  (fixture)
+from tests.mail_server import MailServer
 
 BASE_URL = "https://pw.example.test"
 TOKEN = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0ZYXWVU"

@@ -2,13 +2,13 @@
 them on a database with data keeps every row."""
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from alembic import command
 from pwapp.db import make_engine
 from pwapp.settings import ROOT
 from tests.services import service_url

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from zxcvbn import zxcvbn
 
-from pwapp.security.passwords import normalize
+from pwapp.security.passwords import is_storable, normalize
 
 MIN_SCORE = 3
-_ZXCVBN_PREFIX = 100  # zxcvbn is quadratic; the first 100 characters decide its score
+_ZXCVBN_PREFIX = 72  # zxcvbn raises ValueError past 72 characters (and is quadratic): the first 72 decide its score
 
 
 def strength(password: str, user_inputs: list[str] | None = None) -> dict:
@@ -20,6 +20,8 @@ def strength(password: str, user_inputs: list[str] | None = None) -> dict:
 
 def problems(password: str, *, email: str = "", min_length: int, max_length: int) -> list[str]:
     """Every reason the password is refused, in plain words; empty when it is acceptable."""
+    if not is_storable(password):
+        return ["Use letters, digits, spaces, symbols or emoji only (no control characters)."]
     text = normalize(password)
     reasons: list[str] = []
     if len(text) < min_length:

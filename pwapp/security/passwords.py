@@ -19,6 +19,17 @@ context = CryptContext(
 _DUMMY_HASH = context.hash("pwapp dummy password, never anyone's")
 
 
+def is_storable(text: str) -> bool:
+    """False for text no database or hash can take: NUL characters or lone surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalize(password: str) -> str:
     """NFKC, so the same password typed on different keyboards is the same password."""
     return unicodedata.normalize("NFKC", password)
@@ -39,4 +50,7 @@ def verify_password(password: str, stored_hash: str) -> tuple[bool, str | None]:
 
 def verify_dummy(password: str) -> None:
     """Spend one verify's time so unknown accounts answer as slowly as known ones."""
-    context.verify(normalize(password), _DUMMY_HASH)
+    try:
+        context.verify(normalize(password), _DUMMY_HASH)
+    except ValueError:  # includes UnicodeEncodeError: still no match, same answer
+        pass

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import validate_email
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
 from pwapp.models import User, UserSession
 from pwapp.security import password_policy, throttle
-from pwapp.security.passwords import hash_password, verify_dummy, verify_password
+from pwapp.security.passwords import hash_password, is_storable, verify_dummy, verify_password
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.errors import (
     EmailTaken,
@@ -66,6 +66,8 @@ def password_field_errors(new: str, confirm: str | None, email: str) -> dict[str
 
 def find_user(db: Session, email: str) -> User | None:
     """The account for `email`, whatever its case."""
+    if not is_storable(email):
+        return None
     return db.exec(select(User).where(User.email == normalize_email(email))).first()
 
 
@@ -74,7 +76,7 @@ def register(db: Session, email: str, password: str, confirm: str | None = None)
     errors: dict[str, list[str]] = {}
     try:
         email = normalize_email(validate_email(email.strip(), check_deliverability=False).normalized)
-    except EmailNotValidError:
+    except ValueError:  # EmailNotValidError, or text no address can hold
         errors.update(InvalidEmail().errors)
     errors.update(password_field_errors(password, confirm, email))
     if not errors and find_user(db, email):

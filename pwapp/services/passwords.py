@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import validate_email
 from sqlalchemy import update
 from sqlmodel import Session
 
@@ -28,7 +28,6 @@ from pwapp.services.errors import (
     IncorrectCurrentPassword,
     InvalidEmail,
     InvalidInput,
-    ResetLinkError,
     ResetLinkExpired,
     ResetLinkInvalid,
     ResetLinkStale,
@@ -40,6 +39,7 @@ from pwapp.services.errors import (
 from pwapp.settings import settings
 
 MAX_TOKEN_LENGTH = 512
+RESET_REQUESTED = "If an account exists for that address, we've sent a link to reset its password."
 Issuer = Callable[[Session, User, Client], str]
 
 
@@ -94,7 +94,7 @@ def request_password_reset(db: Session, email: str, client: Client, *, now: date
     """
     try:
         validate_email(email.strip(), check_deliverability=False)
-    except EmailNotValidError:
+    except ValueError:  # EmailNotValidError, or text no address can hold
         raise InvalidEmail() from None
     address = normalize_email(email)
     allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
