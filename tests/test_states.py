@@ -18,9 +18,10 @@ import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
 from pwapp.models import OutboxMessage, User
 from pwapp.services import accounts
+from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.state.account import AccountState
 from pwapp.state.change_password import ChangePasswordState
-from pwapp.state.forgot_password import SENT, ForgotPasswordState
+from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
@@ -146,6 +147,12 @@ async def test_missing_and_odd_fields_get_messages_not_crashes():
     _, state = connect(LoginState, path="/auth/login")
     await run(LoginState.submit, state, {"email": ["list"], "password": None})
     assert state.errors == {"form": ["Email or password is incorrect."]}
+    await run(LoginState.submit, state, {"email": "user\x00@example.org", "password": "\ud800" * 3})
+    assert state.errors == {"form": ["Email or password is incorrect."]}
+    _, reg = connect(RegisterState, path="/auth/register")
+    await run(RegisterState.submit, reg, {"email": "\ud800@example.org", "new_password": "a\x00" * 8,
+                                          "confirm_password": "a\x00" * 8})
+    assert set(reg.errors) == {"email", "new_password"}
 
 
 async def test_change_password_errors_then_success():

@@ -61,4 +61,4 @@ def register_page() -> rx.Component:
 def register(app: rx.App) -> None:
     app.add_page(home, route="/", title="pwapp", on_load=AuthState.route_home)
     app.add_page(login, route="/auth/login", title="Log in · pwapp", on_load=LoginState.load)
-    app.add_page(register_page, route="/auth/register", title="Create account · pwapp")
+    app.add_page(register_page, route="/auth/register", title="Create account · pwapp", on_load=RegisterState.load)

@@ -2,9 +2,10 @@
 
 import reflex as rx
 
+from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import AuthState, in_db, login_url, navigate
+from pwapp.state.base import AuthState, login_url, navigate
 
 
 def _describe(record, current_id: int) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,22 +9,12 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from pwapp import db
+from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import NotAuthenticated
 from pwapp.web.cookies import SESSION_COOKIE, read_cookie
 
 T = TypeVar("T")
-
-
-async def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run `fn(db_session, *args)` in a worker thread and commit: hashes never block the loop."""
-
-    def call() -> T:
-        with db.session() as s:
-            return fn(s, *args, **kwargs)
-
-    return await asyncio.to_thread(call)
 
 
 def navigate(url: str) -> rx.event.EventSpec:

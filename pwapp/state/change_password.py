@@ -19,7 +19,7 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
     @rx.event
     async def load(self):
         """on_load: require a session; show "Password changed." after a successful change."""
-        self.errors, self.strength_score, self.strength_tips = {}, -1, []
+        self.errors, self.strength_score, self.strength_tips, self.busy = {}, -1, [], False
         self.notice = "Password changed." if self.router.url.query_parameters.get("changed") else ""
         return AuthState.require_login
 

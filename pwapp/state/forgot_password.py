@@ -4,12 +4,11 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp.db import in_db
 from pwapp.services import passwords
 from pwapp.services.errors import InvalidEmail
-from pwapp.state.base import AuthState, in_db
+from pwapp.state.base import AuthState
 from pwapp.state.form import FormMixin, text
-
-SENT = "If an account exists for that address, we've sent a link to reset its password."
 
 
 class ForgotPasswordState(FormMixin, AuthState):
@@ -17,7 +16,7 @@ class ForgotPasswordState(FormMixin, AuthState):
 
     @rx.event
     def load(self):
-        self.errors, self.notice = {}, ""
+        self.errors, self.notice, self.busy = {}, "", False
 
     @rx.event
     async def submit(self, form: dict[str, Any]):
@@ -28,5 +27,5 @@ class ForgotPasswordState(FormMixin, AuthState):
         except InvalidEmail as exc:
             self._fail(exc)
         else:
-            self.notice = SENT
+            self.notice = passwords.RESET_REQUESTED
         self.busy = False

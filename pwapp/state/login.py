@@ -5,9 +5,10 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import AuthState, in_db, navigate
+from pwapp.state.base import AuthState, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.web.cookies import safe_next
 
@@ -23,7 +24,7 @@ class LoginState(FormMixin, AuthState):
     @rx.event
     def load(self):
         """Show a notice named by `?notice=` (after a reset or a log-out)."""
-        self.errors = {}
+        self.errors, self.busy = {}, False  # a finished log-in leaves busy set; a new visit starts idle
         self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
 
     @rx.event

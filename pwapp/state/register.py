@@ -4,9 +4,10 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import in_db, navigate
+from pwapp.state.base import navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
 
@@ -15,6 +16,12 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
     """Form state of /auth/register."""
 
     email: str = ""
+
+    @rx.event
+    def load(self):
+        """on_load: a new visit starts idle (a finished sign-up leaves busy set)."""
+        self.errors, self.notice, self.busy = {}, "", False
+        self.strength_score, self.strength_label, self.strength_tips = -1, "", []
 
     @rx.event
     async def submit(self, form: dict[str, Any]):

@@ -4,10 +4,11 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp.db import in_db
 from pwapp.services import passwords
 from pwapp.services.accounts import Client
 from pwapp.services.errors import AccountError, ResetLinkError
-from pwapp.state.base import in_db, navigate
+from pwapp.state.base import navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
 from pwapp.web.cookies import RESET_COOKIE, read_cookie
@@ -26,7 +27,7 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
     @rx.event
     async def load(self):
         """Check the link (without using it up) and say plainly what is wrong with it."""
-        self.errors, self.notice, self.link_error, self.link_ok = {}, "", "", False
+        self.errors, self.notice, self.link_error, self.link_ok, self.busy = {}, "", "", False, False
         try:
             _, user = await in_db(passwords.check_reset_link, self._token())
         except ResetLinkError as exc:
