@@ -6,10 +6,10 @@ from starlette.applications import Starlette
 import pwapp.models  # noqa: F401  (registers the tables for migrations)
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
-from pwapp.web import cookies
+from pwapp.web import api, cookies
 from pwapp.web.middleware import reset_link_to_cookie, security_headers
 
-http_routes = Starlette(routes=cookies.routes)
+http_routes = Starlette(routes=cookies.routes + api.routes)
 
 app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, security_headers])
 add_pages(app)

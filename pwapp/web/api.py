@@ -1,0 +1,326 @@
+"""The REST API: JSON in, JSON out, calling the same services as the pages.
+
+| POST /api/login/                 | {email, password}                 | 200 {token, expires_at}     |
+| POST /api/logout/                | Bearer                            | 204                         |
+| PUT  /change-password/           | {current_password, new_password}  | 200 {detail, token, ...}    |
+| POST /reset-password/            | {email}                           | 200 {detail} (always)       |
+| POST /reset-password-confirm/    | {token, new_password}             | 200 {detail}                |
+| GET  /api/openapi.json           |                                   | the OpenAPI 3 description   |
+
+No rule lives here: this module only parses requests, calls `pwapp.services` in a worker
+thread (they hash passwords) and turns their typed errors into status codes:
+AccountError → 400 {"errors": {field: [messages]}}, NotAuthenticated → 401 {"detail"},
+TooManyAttempts → 429 {"detail"} with Retry-After. Requests are capped before any service
+sees them: 64 KiB bodies (413), JSON objects only (400 otherwise, 415 for other media types),
+strings of at most 4096 characters of valid, NUL-free text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pwapp.db import in_db
+from pwapp.security.passwords import is_storable
+from pwapp.services import accounts, passwords
+from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
+from pwapp.web.client import client_of
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_STRING_LENGTH = 4096
+
+PASSWORD_CHANGED = "Password changed successfully."
+RESET_DONE = "Password reset successful."
+INTERNAL_ERROR = "Internal error"
+BEARER_REALM = 'Bearer realm="pwapp"'
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere while handling a request."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status, headers=self.headers)
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, {"errors": {field: [message]}})
+
+
+def unauthorized(token_given: bool) -> ApiError:
+    challenge = BEARER_REALM + (', error="invalid_token"' if token_given else "")
+    return ApiError(401, {"detail": NotAuthenticated.message}, {"WWW-Authenticate": challenge})
+
+
+def from_account_error(exc: AccountError) -> ApiError:
+    """The HTTP form of a service's typed error (its words, unchanged)."""
+    if isinstance(exc, TooManyAttempts):
+        return ApiError(429, {"detail": str(exc)}, {"Retry-After": str(max(1, int(exc.retry_after)))})
+    if isinstance(exc, NotAuthenticated):
+        return unauthorized(True)
+    body: dict[str, Any] = {"errors": exc.errors}
+    if isinstance(exc, ResetLinkError):
+        body["reason"] = exc.reason
+    return ApiError(400, body)
+
+
+# --- reading requests ---------------------------------------------------------------------
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refusing more than MAX_BODY_BYTES whether announced or streamed (chunked)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise invalid("body", "Content-Length must be a whole number.")
+        if int(declared) > MAX_BODY_BYTES:
+            raise too_large()
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise too_large()
+    except ClientDisconnect:  # nobody is left to answer; keep it out of the error log
+        raise invalid("body", "The request body was cut short.") from None
+    return bytes(body)
+
+
+def too_large() -> ApiError:
+    return ApiError(413, {"detail": f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB."})
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object (415 when not JSON, 413 when too big, 400 when not an object)."""
+    if not _is_json(request.headers.get("content-type", "")):
+        raise ApiError(415, {"detail": "Send the request body as application/json."})
+    raw = await read_body(request)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise invalid("body", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise invalid("body", "The request body must be a JSON object.")
+    return data
+
+
+def _text_problem(value: Any) -> str | None:
+    """Why `value` cannot be a text field, or None."""
+    if not isinstance(value, str):
+        return "Must be a string."
+    if len(value) > MAX_STRING_LENGTH:
+        return f"Must be at most {MAX_STRING_LENGTH} characters."
+    if not is_storable(value):  # NUL or a lone surrogate such as "\ud800"
+        return "Must be valid Unicode text without NUL characters."
+    return None
+
+
+def text_fields(data: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Required and optional string fields (optional ones are None when absent); others are ignored.
+
+    Every field's problem is reported at once, like the pages report every form field.
+    """
+    values: dict[str, str | None] = {}
+    problems: dict[str, list[str]] = {}
+    for name in required + optional:
+        if name not in data:
+            if name in required:
+                problems[name] = ["This field is required."]
+            values[name] = None
+            continue
+        problem = _text_problem(data[name])
+        if problem:
+            problems[name] = [problem]
+        values[name] = data[name]
+    if problems:
+        raise ApiError(400, {"errors": problems})
+    return values
+
+
+def flag(data: dict[str, Any], name: str, default: bool) -> bool:
+    if name not in data:
+        return default
+    if not isinstance(data[name], bool):
+        raise invalid(name, "Must be true or false.")
+    return data[name]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC (SQLite may hand back naive datetimes, which are UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+async def login(request: Request) -> Response:
+    data = await read_json_object(request)
+    fields = text_fields(data, ("email", "password"))
+    client = client_of(request)
+
+    def sign_in(s):
+        user = accounts.authenticate(s, fields["email"], fields["password"], client)
+        return accounts.create_session(s, user, client)
+
+    record, token = await in_db(sign_in)
+    return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})
+
+
+async def logout(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized(False)
+
+    def sign_out(s) -> bool:
+        if accounts.current_session(s, token) is None:
+            return False
+        accounts.logout(s, token)
+        return True
+
+    if not await in_db(sign_out):
+        raise unauthorized(True)
+    return Response(status_code=204)
+
+
+async def change_password(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized(False)
+    data = await read_json_object(request)
+    fields = text_fields(data, ("current_password", "new_password"), ("confirm_password",))
+    sign_out_others = flag(data, "sign_out_others", True)
+    client = client_of(request)
+    issued: dict[str, datetime] = {}
+
+    def issue(s, user, c) -> str:
+        record, new_token = accounts.create_session(s, user, c)
+        issued["expires_at"] = record.expires_at
+        return new_token
+
+    def change(s) -> str:
+        found = accounts.current_session(s, token)
+        if found is None:
+            raise NotAuthenticated()
+        user, session = found
+        return passwords.change_password(
+            s,
+            user,
+            session,
+            fields["current_password"],
+            fields["new_password"],
+            fields["confirm_password"],
+            client=client,
+            sign_out_others=sign_out_others,
+            issue=issue,
+        )
+
+    new_token = await in_db(change)
+    return JSONResponse({"detail": PASSWORD_CHANGED, "token": new_token, "expires_at": iso(issued["expires_at"])})
+
+
+async def request_reset(request: Request) -> Response:
+    data = await read_json_object(request)
+    fields = text_fields(data, ("email",))
+    await in_db(passwords.request_password_reset, fields["email"], client_of(request))
+    return JSONResponse({"detail": passwords.RESET_REQUESTED})
+
+
+async def confirm_reset(request: Request) -> Response:
+    data = await read_json_object(request)
+    # `uid` (sent by Django-style clients) is accepted and ignored: the token names the account.
+    fields = text_fields(data, ("token", "new_password"), ("confirm_password",))
+    await in_db(
+        passwords.reset_password,
+        fields["token"],
+        fields["new_password"],
+        fields["confirm_password"],
+        client_of(request),
+    )
+    return JSONResponse({"detail": RESET_DONE})
+
+
+async def openapi_json(request: Request) -> Response:
+    from pwapp.web.openapi import (
+        spec,  # here, not at the top: openapi.py reads this module's limits
+    )
+
+    return JSONResponse(spec())
+
+
+# --- routing and the safety net -----------------------------------------------------------
+
+
+def _log_unexpected(request: Request, exc: BaseException) -> None:
+    """Where and what failed: exception type and stack, no message (it may quote SQL parameters
+    or input), and never the request body or headers."""
+    stack = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    log.error("unhandled %s in %s %s\n%s", type(exc).__name__, request.method, request.url.path, stack)
+
+
+class Endpoint:
+    """One path's handlers by method, as an ASGI app (so Starlette routes every method here and
+    the 405 is JSON too), answering JSON for every outcome: never a stack trace."""
+
+    def __init__(self, handlers: dict[str, Callable[[Request], Awaitable[Response]]]):
+        self.handlers = handlers
+        self.allowed = ", ".join(sorted(handlers))
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self.dispatch(request)
+        await response(scope, receive, send)
+
+    async def dispatch(self, request: Request) -> Response:
+        handler = self.handlers.get(request.method)
+        if handler is None:
+            return JSONResponse({"detail": "Method not allowed."}, status_code=405, headers={"Allow": self.allowed})
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+        except AccountError as exc:
+            return from_account_error(exc).response()
+        except Exception as exc:  # the safety net: logged, and answered without details
+            _log_unexpected(request, exc)
+            return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+ENDPOINTS: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
+    "/api/login/": {"POST": login},
+    "/api/logout/": {"POST": logout},
+    "/change-password/": {"PUT": change_password},
+    "/reset-password/": {"POST": request_reset},
+    "/reset-password-confirm/": {"POST": confirm_reset},
+    "/api/openapi.json": {"GET": openapi_json},
+}
+
+routes = [Route(path, Endpoint(handlers)) for path, handlers in ENDPOINTS.items()]
