@@ -1,0 +1,425 @@
+"""End-to-end fixtures: one production build of the app, one SMTP sink, one Chromium.
+
+All three are session-scoped (the Reflex build is the slow part); every test gets a
+fresh browser context and its own email addresses, so tests never share an account.
+
+`AppServer` and `launch_browser` are also used by docs/screenshots/make_screenshots.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Self
+
+import pytest
+
+from tests.mail_server import MailServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+CHROMIUM = os.environ.get("PWAPP_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT = float(os.environ.get("PWAPP_E2E_START_TIMEOUT", "300"))
+
+# A password zxcvbn scores 4 and that shares nothing with the test addresses.
+STRONG_PASSWORD = "Granite-Harbor-Violet-58-Quill"
+OTHER_STRONG_PASSWORD = "Lantern?Mosaic!Orbit-2291-Fjord"
+
+
+class AppServer:
+    """`alembic upgrade head` + `reflex run --env prod --single-port` on a fresh SQLite file."""
+
+    def __init__(self, workdir: Path, *, smtp_port: int, port: int | None = None):
+        self.workdir = Path(workdir)
+        self.port = port or free_port()
+        self.base_url = f"http://localhost:{self.port}"
+        self.log_path = self.workdir / "app.log"
+        self.smtp_port = smtp_port
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def env(self) -> dict[str, str]:
+        # Drop every PWAPP_* the test process may carry (tests/conftest.py sets some).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PWAPP_")}
+        env.update(
+            PWAPP_ENV="development",
+            PWAPP_DATABASE_URL=f"sqlite:///{self.workdir}/e2e.db",
+            PWAPP_BASE_URL=self.base_url,
+            PWAPP_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
+            PWAPP_MAIL_BACKEND="smtp",
+            PWAPP_SMTP_HOST="127.0.0.1",
+            PWAPP_SMTP_PORT=str(self.smtp_port),
+            PWAPP_SMTP_SECURITY="none",
+            PWAPP_SMTP_TIMEOUT="5",
+            REFLEX_CHECK_LATEST_VERSION="0",
+            REFLEX_TELEMETRY_ENABLED="false",
+            REFLEX_BUN_PATH=str(ROOT / ".tools" / "node_modules" / ".bin" / "bun"),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONUNBUFFERED="1",
+        )
+        if not os.environ.get("PWAPP_E2E_SHARED_WEB"):
+            # A private build folder: a `make run` or bench in the same checkout rebuilds
+            # .web/build (new chunk hashes) and would pull the JS from under our browser.
+            env["REFLEX_WEB_WORKDIR"] = str(self.workdir / "web")
+            env["REFLEX_STATES_WORKDIR"] = str(self.workdir / "states")
+        return env
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _fail(self, why: str):
+        self.stop()
+        raise RuntimeError(f"pwapp did not start: {why}\n--- tail of {self.log_path} ---\n{self.log_tail()}")
+
+    def start(self, timeout: float = START_TIMEOUT) -> Self:
+        env = self.env()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115  (open while the server runs)
+        migrate = subprocess.run(
+            [str(VENV_BIN / "alembic"), "upgrade", "head"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, timeout=120, check=False,
+        )
+        if migrate.returncode != 0:
+            self._fail(f"alembic exited with {migrate.returncode}")
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
+                "--frontend-port", str(self.port), "--backend-port", str(self.port),
+                "--loglevel", "info",
+            ],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                self._fail(f"reflex exited with {self.process.returncode}")
+            if self._answers("/ping") and self._answers("/auth/login"):
+                return self
+            if time.monotonic() > deadline:
+                self._fail(f"no answer on {self.base_url}/ping within {timeout:.0f} s")
+            time.sleep(0.25)  # polling interval, not a guess at readiness
+
+    def _answers(self, path: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        """Terminate the whole process group (reflex, granian workers, bun)."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # anything of the group still alive (workers outliving the leader)
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if self.process.poll() is None:
+                self.process.wait(timeout=10)
+            self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class Mailbox:
+    """The session's SMTP sink, read by recipient (each test uses its own addresses)."""
+
+    def __init__(self, server: MailServer):
+        self.server = server
+
+    def for_address(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.server.received() if address.lower() in str(m.get("To", "")).lower()]
+
+    def wait_for(self, address: str, *, subject: str = "", count: int = 1, timeout: float = 30.0) -> list[EmailMessage]:
+        """At least `count` messages to `address` whose subject contains `subject`, or fail."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.for_address(address) if subject.lower() in str(m.get("Subject", "")).lower()]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                seen = [(m.get("To"), m.get("Subject")) for m in self.server.received()]
+                pytest.fail(f"no mail {subject!r} to {address} within {timeout:.0f} s; received: {seen}")
+            time.sleep(0.05)
+
+
+def text_of(message: EmailMessage) -> str:
+    """Plain-text body of a message."""
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+def whole_message(message: EmailMessage) -> str:
+    """Every decoded part of a message plus its headers, for "never contains" checks."""
+    chunks = [str(k) + ": " + str(v) for k, v in message.items()]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            chunks.append(part.get_content())
+    chunks.append(message.as_string())
+    return "\n".join(chunks)
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp_sink) -> Mailbox:
+    return Mailbox(smtp_sink)
+
+
+@pytest.fixture(scope="session")
+def app_server(smtp_sink):
+    workdir = Path(tempfile.mkdtemp(prefix="pwapp-e2e-"))
+    server = AppServer(workdir, smtp_port=smtp_sink.port)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+    if os.environ.get("PWAPP_E2E_KEEP"):
+        print(f"\npwapp e2e files kept in {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(app_server) -> str:
+    return app_server.base_url
+
+
+class LazyBrowser:
+    """One Chromium, started on first use and stopped as soon as the e2e tests are done.
+
+    While a sync Playwright is open, asyncio believes a loop is running in this thread, so
+    pytest-asyncio tests collected after the e2e ones would fail ("Runner.run() cannot be
+    called from a running event loop"); `pytest_runtest_teardown` below closes it in time.
+    """
+
+    def __init__(self):
+        self._manager = None
+        self._browser = None
+
+    def get(self):
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._manager = sync_playwright()
+            self._browser = launch_browser(self._manager.__enter__())
+        return self._browser
+
+    def close(self) -> None:
+        if self._manager is not None:
+            try:
+                self._browser.close()
+            finally:
+                self._manager.__exit__(None, None, None)
+                self._manager = self._browser = None
+
+
+_BROWSER = LazyBrowser()
+
+
+@pytest.fixture(scope="session")
+def _browser_lifetime():
+    yield _BROWSER
+    _BROWSER.close()
+
+
+@pytest.fixture
+def browser(app_server, _browser_lifetime):
+    return _browser_lifetime.get()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last e2e test in a row (contexts already closed), stop Playwright."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or nextitem.get_closest_marker("e2e") is None:
+            _BROWSER.close()
+
+
+@pytest.fixture
+def new_context(browser, base_url, app_server, request):
+    """Make browser contexts (all closed after the test); the app log tail is printed on failure."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    contexts = []
+    problems: list[str] = []  # browser-side errors, printed when the test fails
+
+    def watch(page):
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: problems.append(f"requestfailed: {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def make(**options):
+        context = browser.new_context(base_url=base_url, **options)
+        context.set_default_timeout(15_000)
+        context.set_default_navigation_timeout(30_000)
+        context.on("page", watch)
+        contexts.append(context)
+        return context
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    if failed:
+        shots = ROOT / "test-results" / "e2e"  # git-ignored
+        shots.mkdir(parents=True, exist_ok=True)
+        for i, context in enumerate(contexts):
+            for j, open_page in enumerate(context.pages):
+                target = shots / f"{request.node.name}-{i}-{j}.png"
+                try:
+                    open_page.screenshot(path=str(target), full_page=True)
+                    print(f"\npage {i}/{j} at {open_page.url}: {target}")
+                    print(open_page.locator("body").inner_text(timeout=2_000)[:800])
+                except Exception as exc:  # noqa: BLE001  (diagnostics only)
+                    print(f"\npage {i}/{j}: no screenshot ({exc})")
+    for context in contexts:
+        context.close()
+    if failed:
+        print("\n--- browser problems ---\n" + "\n".join(problems[-30:]))
+        print(f"\n--- tail of {app_server.log_path} ---\n{app_server.log_tail(40)}")
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context().new_page()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+@pytest.fixture
+def unique_email():
+    """A fresh address per call: `unique_email("alice")` -> alice-3f9c…@example.com."""
+
+    def make(prefix: str = "user") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+    return make
+
+
+# ----------------------------------------------------------------------- UI helpers
+
+ACCOUNT_URL = re.compile(r".*/account/?$")
+LOGIN_URL = re.compile(r".*/auth/login/?(\?.*)?$")
+
+
+class UI:
+    """What a user does, in the words of the pages."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def register(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
+        from playwright.sync_api import expect
+
+        page.goto("/auth/register")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_label("Confirm password", exact=True).fill(password)
+        page.get_by_role("button", name="Create account").click()
+        expect(page).to_have_url(ACCOUNT_URL)
+        expect(page.locator("#signed-in-email")).to_have_text(email)
+
+    def submit_login(self, page, email: str, password: str, path: str = "/auth/login") -> None:
+        from playwright.sync_api import expect
+
+        if path is not None:
+            page.goto(path)
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        button = page.get_by_role("button", name="Log in")
+        expect(button).to_be_enabled()
+        button.click()
+
+    def login(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
+        from playwright.sync_api import expect
+
+        self.submit_login(page, email, password)
+        expect(page).to_have_url(ACCOUNT_URL)
+        expect(page.locator("#signed-in-email")).to_have_text(email)
+
+    def expect_login_refused(self, page, email: str, password: str) -> None:
+        from playwright.sync_api import expect
+
+        self.submit_login(page, email, password)
+        expect(page.get_by_text("Email or password is incorrect.")).to_be_visible()
+        expect(page).to_have_url(LOGIN_URL)
+
+    def expect_signed_out(self, page) -> None:
+        """The next visit to /account ends on the login page."""
+        from playwright.sync_api import expect
+
+        page.goto("/account")
+        expect(page).to_have_url(LOGIN_URL)
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    def expect_signed_in(self, page, email: str) -> None:
+        from playwright.sync_api import expect
+
+        page.goto("/account")
+        expect(page.locator("#signed-in-email")).to_have_text(email)
+        expect(page).to_have_url(ACCOUNT_URL)
+
+
+@pytest.fixture(scope="session")
+def ui(base_url) -> UI:
+    return UI(base_url)
