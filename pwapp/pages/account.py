@@ -20,7 +20,9 @@ def _session_row(item) -> rx.Component:
                 item["current"] == "yes",
                 rx.badge("This device"),
                 rx.button("Sign out", size="1", variant="soft", color_scheme="red",
-                          on_click=AccountState.revoke(item["id"]), aria_label="Sign out this session"),
+                          on_click=AccountState.revoke(item["id"]),
+                          aria_label="Sign out " + item["browser"] + " at " + item["ip"] + ", last active "
+                          + item["last_seen"]),
             ),
             width="100%",
             align="center",
