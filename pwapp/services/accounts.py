@@ -39,7 +39,12 @@ class Client:
 
 
 def normalize_email(email: str) -> str:
-    """The stored form of an address: trimmed and lower-cased, so case never matters."""
+    """The stored form of an address: email-validator's normal form, lower-cased, so neither
+    case nor Unicode/IDNA spelling makes two accounts (text that is no address: just lower-cased)."""
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized
+    except ValueError:
+        pass
     return email.strip().lower()
 
 
@@ -75,9 +80,10 @@ def register(db: Session, email: str, password: str, confirm: str | None = None)
     """Create an account, or raise InvalidInput with every field's problems."""
     errors: dict[str, list[str]] = {}
     try:
-        email = normalize_email(validate_email(email.strip(), check_deliverability=False).normalized)
+        validate_email(email.strip(), check_deliverability=False)
     except ValueError:  # EmailNotValidError, or text no address can hold
         errors.update(InvalidEmail().errors)
+    email = normalize_email(email)
     errors.update(password_field_errors(password, confirm, email))
     if not errors and find_user(db, email):
         errors.update(EmailTaken().errors)

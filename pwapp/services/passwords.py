@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from email_validator import validate_email
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pwapp.db import utcnow
 from pwapp.models import PasswordReset, User, UserSession
@@ -140,12 +140,14 @@ def check_reset_link(db: Session, token: str, *, now: datetime | None = None) ->
         raise ResetLinkExpired() from None
     except BadResetToken:
         raise ResetLinkInvalid() from None
-    record = db.get(PasswordReset, record_id)
-    if record is None or record.user_id is None or not hmac.compare_digest(record.token_hash, digest(secret)):
+    # One SELECT, so the link and the account are seen at the same moment (a concurrent
+    # reset commits both together): the loser of a double submit is told "already used".
+    row = db.exec(
+        select(PasswordReset, User).join(User, User.id == PasswordReset.user_id).where(PasswordReset.id == record_id)
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].token_hash, digest(secret)) or not row[1].is_active:
         raise ResetLinkInvalid()
-    user = db.get(User, record.user_id)
-    if user is None or not user.is_active:
-        raise ResetLinkInvalid()
+    record, user = row
     if record.used_at is not None:
         raise ResetLinkUsed()
     if record.superseded_at is not None:

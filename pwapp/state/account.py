@@ -7,7 +7,6 @@ from pwapp.services import accounts
 from pwapp.services.errors import AccountError
 from pwapp.state.base import AuthState, login_url, navigate
 
-
 BROWSERS = ("Edg", "OPR", "Firefox", "HeadlessChrome", "Chrome", "Safari")
 SYSTEMS = ("Android", "iPhone", "iPad", "Windows", "Mac OS X", "Linux")
 

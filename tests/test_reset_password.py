@@ -1,0 +1,483 @@
+"""Forgot and reset password (request_password_reset / check_reset_link / reset_password)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from pwapp.db import utcnow
+from pwapp.models import OutboxMessage, PasswordReset, User
+from pwapp.models.outbox import DISCARDED, PENDING
+from pwapp.security import throttle, tokens
+from pwapp.services.accounts import (
+    Client,
+    authenticate,
+    create_ticket,
+    current_session,
+    redeem_ticket,
+    register,
+)
+from pwapp.services.errors import (
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidInput,
+    PasswordsDoNotMatch,
+    ResetLinkExpired,
+    ResetLinkInvalid,
+    ResetLinkStale,
+    ResetLinkSuperseded,
+    ResetLinkUsed,
+    TooManyAttempts,
+)
+from pwapp.services.passwords import check_reset_link, request_password_reset, reset_password
+from pwapp.settings import settings
+
+CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
+PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone")
+OLD = "Quartz-Harbor-Tulip-1987!"
+NEW = "Velvet-Canyon-Marble-2042?"
+LINK_PREFIX = settings.base_url + "/auth/reset-password?token="
+RESET_LINK = re.compile(re.escape(LINK_PREFIX) + r"(\S+)")
+
+
+def make_user(db, email: str, password: str = OLD) -> User:
+    user = register(db, email, password, password)
+    db.commit()
+    return user
+
+
+def sign_in(db, user: User, client: Client = CLIENT) -> str:
+    redeemed = redeem_ticket(db, create_ticket(db, user, client))
+    assert redeemed is not None
+    db.commit()
+    return redeemed[0]
+
+
+def mails(db, **where) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    for column, value in where.items():
+        query = query.where(getattr(OutboxMessage, column) == value)
+    return list(db.exec(query).all())
+
+
+def request_link(db, email: str, client: Client = CLIENT, **kwargs) -> str:
+    """Ask for a reset link and return the token from the newest pending reset mail to `email`."""
+    request_password_reset(db, email, client, **kwargs)
+    db.commit()
+    sent = mails(db, template="password_reset", status=PENDING, recipient=email.strip().lower())
+    assert sent, "no reset mail was queued"
+    links = RESET_LINK.findall(sent[-1].text_body)
+    assert len(links) == 1
+    return links[0]
+
+
+def flip(text: str, index: int) -> str:
+    return text[:index] + ("B" if text[index] == "A" else "A") + text[index + 1 :]
+
+
+def only_reset_record(db) -> PasswordReset:
+    (record,) = db.exec(select(PasswordReset)).all()
+    return record
+
+
+@pytest.fixture
+def alice(db):
+    return make_user(db, "alice@example.org")
+
+
+# --- request -----------------------------------------------------------------------------
+
+
+def test_known_email_gets_one_pending_mail_with_a_link(db, alice):
+    request_password_reset(db, "alice@example.org", CLIENT)
+    db.commit()
+    (mail,) = mails(db)
+    assert mail.template == "password_reset"
+    assert mail.status == PENDING
+    assert mail.recipient == "alice@example.org"
+    (token,) = RESET_LINK.findall(mail.text_body)
+    assert LINK_PREFIX + token in mail.text_body
+    record, user = check_reset_link(db, token)
+    assert user.id == alice.id
+    # Only a digest of the link's secret is stored.
+    assert token not in record.token_hash
+    _, secret = tokens.load_reset(settings.secret_key, token, settings.reset_token_max_age)
+    assert record.token_hash == tokens.digest(secret)
+
+
+def test_unknown_email_queues_nothing_that_will_be_sent(db, alice):
+    request_password_reset(db, "nobody@example.org", CLIENT)
+    db.commit()
+    assert mails(db, status=PENDING) == []
+    (decoy,) = mails(db)
+    assert decoy.status == DISCARDED
+    assert decoy.recipient == "nobody@example.org"
+    assert LINK_PREFIX not in decoy.text_body
+
+
+def test_email_match_ignores_case(db, alice):
+    token = request_link(db, "  ALICE@Example.ORG ")
+    assert check_reset_link(db, token)[1].id == alice.id
+    (mail,) = mails(db)
+    assert mail.recipient == "alice@example.org"
+
+
+def test_request_does_not_lock_out_the_owner(db, alice):
+    request_link(db, "alice@example.org")
+    assert authenticate(db, "alice@example.org", OLD, CLIENT).id == alice.id
+
+
+def test_invalid_email_syntax_is_refused(db):
+    for bad in ("not-an-email", "a@", "@example.org", ""):
+        with pytest.raises(InvalidEmail):
+            request_password_reset(db, bad, CLIENT)
+    assert mails(db) == []
+
+
+def test_fourth_request_for_an_address_is_silently_dropped(db, alice):
+    for _ in range(3):
+        request_link(db, "alice@example.org")
+    assert len(mails(db, template="password_reset")) == 3
+    request_password_reset(db, "alice@example.org", PHONE)  # raises nothing...
+    db.commit()
+    assert len(mails(db, template="password_reset")) == 3  # ...and queues nothing
+    assert len(db.exec(select(PasswordReset)).all()) == 3
+    # Other addresses are not affected.
+    make_user(db, "bob@example.org", NEW)
+    request_link(db, "bob@example.org")
+
+
+def test_known_and_unknown_email_do_the_same_database_work(db, engine, alice):
+    def statements(email: str) -> list[tuple[str, str]]:
+        seen: list[tuple[str, str]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(_shape(statement))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            request_password_reset(db, email, CLIENT)
+            db.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return seen
+
+    known = statements("alice@example.org")
+    unknown = statements("nobody@example.org")
+    assert known == unknown
+    assert ("SELECT", "user") in known
+    assert ("INSERT", "password_reset") in known
+    assert ("INSERT", "outbox_message") in known
+    # The difference is only in what the rows say.
+    assert [m.status for m in mails(db)] == [PENDING, DISCARDED]
+
+
+_VERB_TABLE = re.compile(
+    r"^\s*(SELECT|INSERT|UPDATE|DELETE)\b.*?\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)\"?", re.IGNORECASE | re.DOTALL
+)
+
+
+def _shape(statement: str) -> tuple[str, str]:
+    if re.match(r"^\s*UPDATE\s", statement, re.IGNORECASE):
+        table = re.match(r"^\s*UPDATE\s+\"?(\w+)\"?", statement, re.IGNORECASE).group(1)
+        return "UPDATE", table
+    match = _VERB_TABLE.match(statement)
+    if match:
+        return match.group(1).upper(), match.group(2)
+    return statement.split()[0].upper(), ""
+
+
+# --- checking a link ---------------------------------------------------------------------
+
+
+def test_link_expires_by_the_clock(db, alice):
+    token = request_link(db, "alice@example.org")
+    later = utcnow() + timedelta(seconds=settings.reset_token_max_age + 1)
+    assert check_reset_link(db, token)[1].id == alice.id
+    with pytest.raises(ResetLinkExpired):
+        check_reset_link(db, token, now=later)
+    with pytest.raises(ResetLinkExpired):
+        reset_password(db, token, NEW, NEW, CLIENT, now=later)
+    db.rollback()
+    assert authenticate(db, "alice@example.org", OLD, CLIENT).id == alice.id
+
+
+def test_link_requested_in_the_past_is_expired_now(db, alice):
+    token = request_link(db, "alice@example.org", now=utcnow() - timedelta(seconds=settings.reset_token_max_age + 1))
+    with pytest.raises(ResetLinkExpired):
+        check_reset_link(db, token)
+
+
+def test_newer_request_supersedes_the_older_link(db, alice):
+    first = request_link(db, "alice@example.org")
+    second = request_link(db, "alice@example.org")
+    assert first != second
+    with pytest.raises(ResetLinkSuperseded):
+        check_reset_link(db, first)
+    with pytest.raises(ResetLinkSuperseded):
+        reset_password(db, first, NEW, NEW, CLIENT)
+    db.rollback()
+    reset_password(db, second, NEW, NEW, CLIENT)
+    db.commit()
+
+
+def test_request_for_another_account_does_not_supersede(db, alice):
+    make_user(db, "bob@example.org", NEW)
+    token = request_link(db, "alice@example.org")
+    request_link(db, "bob@example.org")
+    request_password_reset(db, "nobody@example.org", CLIENT)
+    db.commit()
+    assert check_reset_link(db, token)[1].id == alice.id
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "signature"])
+def test_flipped_character_is_invalid(db, alice, where):
+    token = request_link(db, "alice@example.org")
+    index = {"start": 0, "middle": len(token) // 2, "signature": len(token) - 10}[where]
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, flip(token, index))
+    with pytest.raises(ResetLinkInvalid):
+        reset_password(db, flip(token, index), NEW, NEW, CLIENT)
+    db.rollback()
+    assert check_reset_link(db, token)[1].id == alice.id
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "x" * 513, "....", "\u00e9" * 40])
+def test_garbage_is_invalid(db, alice, token):
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, token)
+
+
+def test_token_signed_with_another_salt_is_invalid(db, alice):
+    token = request_link(db, "alice@example.org")
+    record_id, secret = tokens.load_reset(settings.secret_key, token, settings.reset_token_max_age)
+    forged = URLSafeTimedSerializer(settings.secret_key, salt="pwapp.other-purpose").dumps([record_id, secret])
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, forged)
+
+
+def test_validly_signed_token_with_the_wrong_secret_is_invalid(db, alice):
+    """Even someone holding the signing key cannot reset without the record's secret."""
+    make_user(db, "bob@example.org", NEW)
+    alice_token = request_link(db, "alice@example.org")
+    request_link(db, "bob@example.org")
+    alice_id, alice_secret = tokens.load_reset(settings.secret_key, alice_token, settings.reset_token_max_age)
+    bob_record = db.exec(select(PasswordReset).where(PasswordReset.id != alice_id)).one()
+    for forged in (
+        tokens.sign_reset(settings.secret_key, bob_record.id, alice_secret),  # Alice's secret on Bob's record
+        tokens.sign_reset(settings.secret_key, alice_id, tokens.new_token()),  # a guessed secret
+        tokens.sign_reset(settings.secret_key, 999_999, alice_secret),  # no such record
+    ):
+        with pytest.raises(ResetLinkInvalid):
+            check_reset_link(db, forged)
+        with pytest.raises(ResetLinkInvalid):
+            reset_password(db, forged, OLD + "!", OLD + "!", CLIENT)
+        db.rollback()
+    with pytest.raises(InvalidCredentials):
+        authenticate(db, "bob@example.org", OLD + "!", CLIENT)
+
+
+def test_decoy_record_for_unknown_email_cannot_be_redeemed(db, alice):
+    request_password_reset(db, "nobody@example.org", CLIENT)
+    db.commit()
+    decoy = only_reset_record(db)
+    assert decoy.user_id is None
+    # Give the decoy a secret we know (the real one exists only in memory), sign a valid link to it.
+    secret = tokens.new_token()
+    decoy.token_hash = tokens.digest(secret)
+    db.add(decoy)
+    db.commit()
+    token = tokens.sign_reset(settings.secret_key, decoy.id, secret)
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, token)
+    with pytest.raises(ResetLinkInvalid):
+        reset_password(db, token, NEW, NEW, CLIENT)
+
+
+def test_link_for_a_deactivated_account_is_invalid(db, alice):
+    token = request_link(db, "alice@example.org")
+    alice.is_active = False
+    db.add(alice)
+    db.commit()
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, token)
+
+
+def test_checking_a_link_does_not_consume_it(db, alice):
+    token = request_link(db, "alice@example.org")
+    for _ in range(3):
+        check_reset_link(db, token)
+        db.commit()
+    assert only_reset_record(db).used_at is None
+    reset_password(db, token, NEW, NEW, CLIENT)
+    db.commit()
+
+
+# --- resetting ---------------------------------------------------------------------------
+
+
+def test_reset_sets_the_password_and_signs_out_everywhere(db, alice):
+    laptop = sign_in(db, alice, CLIENT)
+    phone = sign_in(db, alice, PHONE)
+    bob = make_user(db, "bob@example.org", NEW)
+    bob_token = sign_in(db, bob)
+    token = request_link(db, "alice@example.org")
+
+    user = reset_password(db, token, NEW, NEW, PHONE)
+    db.commit()
+    db.expire_all()
+
+    assert user.id == alice.id
+    assert current_session(db, laptop) is None
+    assert current_session(db, phone) is None
+    assert current_session(db, bob_token) is not None
+    assert only_reset_record(db).used_at is not None
+    with pytest.raises(ResetLinkUsed):
+        check_reset_link(db, token)
+    with pytest.raises(InvalidCredentials):
+        authenticate(db, "alice@example.org", OLD, CLIENT)
+    assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
+    (done,) = mails(db, template="password_reset_done")
+    assert done.recipient == "alice@example.org" and done.status == PENDING
+    for secret in (OLD, NEW, token):
+        assert secret not in done.text_body and secret not in done.html_body and secret not in done.subject
+
+
+def test_login_ticket_issued_before_a_reset_cannot_be_redeemed_after(db, alice):
+    """Someone who logged in with the old password but has not swapped the ticket yet is out too."""
+    ticket = create_ticket(db, alice, PHONE)
+    db.commit()
+    reset_password(db, request_link(db, "alice@example.org"), NEW, NEW, CLIENT)
+    db.commit()
+    assert redeem_ticket(db, ticket) is None
+
+
+def test_link_works_only_once(db, alice):
+    token = request_link(db, "alice@example.org")
+    reset_password(db, token, NEW, NEW, CLIENT)
+    db.commit()
+    with pytest.raises(ResetLinkUsed):
+        reset_password(db, token, OLD + "?", OLD + "?", CLIENT)
+    db.rollback()
+    assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
+
+
+def test_reset_clears_the_login_lockout(db, alice):
+    for i in range(10):
+        with pytest.raises(InvalidCredentials):
+            authenticate(db, "alice@example.org", f"wrong-{i}", CLIENT)
+    with pytest.raises(TooManyAttempts):
+        authenticate(db, "alice@example.org", OLD, CLIENT)
+    token = request_link(db, "alice@example.org")
+    reset_password(db, token, NEW, NEW, CLIENT)
+    db.commit()
+    assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
+
+
+def test_weak_password_does_not_consume_the_link(db, alice):
+    token = request_link(db, "alice@example.org")
+    with pytest.raises(InvalidInput) as caught:
+        reset_password(db, token, "password123456", "password1234567", CLIENT)
+    db.rollback()
+    assert set(caught.value.errors) == {"new_password", "confirm_password"}
+    assert "This password is too easy to guess." in caught.value.errors["new_password"]
+    assert caught.value.errors["confirm_password"] == [PasswordsDoNotMatch.message]
+    with pytest.raises(InvalidInput) as caught:
+        reset_password(db, token, "wonderland-alice-7!Qz", None, CLIENT)
+    assert caught.value.errors == {"new_password": ["Don't build your password from your email address."]}
+    with pytest.raises(InvalidInput) as caught:
+        reset_password(db, token, "x" * 10_000, "x" * 10_000, CLIENT)
+    assert caught.value.errors == {"new_password": ["Use at most 1024 characters."]}
+    db.rollback()
+    assert only_reset_record(db).used_at is None
+    assert mails(db, template="password_reset_done") == []
+    reset_password(db, token, NEW, NEW, CLIENT)
+    db.commit()
+    assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
+
+
+def _submit(engine, token: str, password: str) -> str:
+    """One browser submitting the reset form in its own request (own session, own connection)."""
+    with Session(engine, expire_on_commit=False) as own:
+        try:
+            reset_password(own, token, password, password, CLIENT)
+            own.commit()
+            return "ok"
+        except ResetLinkUsed:
+            own.rollback()
+            return "used"
+        except ResetLinkStale:
+            own.rollback()
+            return "stale"
+        except Exception as exc:  # reported, so a crash fails the test with its cause
+            own.rollback()
+            return f"{type(exc).__name__}: {exc}"
+
+
+def test_concurrent_double_submit_resets_once(engine, db, alice):
+    for round_ in range(5):
+        throttle.RESET_REQUEST_PER_EMAIL.clear("alice@example.org")  # only 3 requests an hour otherwise
+        token = request_link(db, "alice@example.org", Client(ip=f"192.0.2.{round_}"))
+        barrier = threading.Barrier(2)
+        outcomes: dict[str, str] = {}
+        passwords = {"first": f"{NEW}-round-{round_}-a", "second": f"{NEW}-round-{round_}-b"}
+
+        def submit(name: str, token=token, barrier=barrier, passwords=passwords, outcomes=outcomes):
+            barrier.wait(timeout=10)
+            outcomes[name] = _submit(engine, token, passwords[name])
+
+        threads = [threading.Thread(target=submit, args=(name,)) for name in passwords]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads)
+        winners = [name for name, outcome in outcomes.items() if outcome == "ok"]
+        assert len(winners) == 1, f"round {round_}: {outcomes}"
+        (loser,) = set(passwords) - set(winners)
+        assert outcomes[loser] == "used", f"round {round_}: {outcomes}"
+        db.expire_all()
+        assert len(mails(db, template="password_reset_done")) == round_ + 1
+        used = [r for r in db.exec(select(PasswordReset)).all() if r.used_at is not None]
+        assert len(used) == round_ + 1
+        # The winner's password is the one that holds.
+        assert authenticate(db, "alice@example.org", passwords[winners[0]], CLIENT).id == alice.id
+        with pytest.raises(InvalidCredentials):
+            authenticate(db, "alice@example.org", passwords[loser], CLIENT)
+
+
+def test_losing_submit_is_told_the_link_was_used(engine, db, alice):
+    """The race of the double submit, made deterministic: the second request reads the reset
+    record, then the first request completes, then the second one carries on."""
+    token = request_link(db, "alice@example.org")
+    record_read, other_done = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def pause_after_reading_the_record(conn, cursor, statement, parameters, context, executemany):
+        if (
+            threading.current_thread() is late
+            and not record_read.is_set()
+            and statement.lstrip().upper().startswith("SELECT")
+            and "password_reset" in statement
+        ):
+            record_read.set()
+            other_done.wait(timeout=5)
+
+    late = threading.Thread(target=lambda: outcome.append(_submit(engine, token, NEW + "-late")))
+    event.listen(engine, "after_cursor_execute", pause_after_reading_the_record)
+    try:
+        late.start()
+        assert record_read.wait(timeout=10)
+        first = _submit(engine, token, NEW + "-first")
+        other_done.set()
+        late.join(timeout=30)
+    finally:
+        other_done.set()
+        event.remove(engine, "after_cursor_execute", pause_after_reading_the_record)
+    assert sorted([first, *outcome]) == ["ok", "used"]
