@@ -1,0 +1,142 @@
+"""A tiny closed-loop load generator: N asyncio workers, each sending its own jobs back to back."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+
+class Usage:
+    """Who used the CPU during a series: the server's process group, this client, everyone else."""
+
+    def __init__(self, server_cpu: Callable[[], float], machine_busy: Callable[[], float]):
+        self.server_cpu, self.machine_busy = server_cpu, machine_busy
+        self.start = self.sample()
+
+    def sample(self) -> tuple[float, float, float, float]:
+        return time.perf_counter(), self.server_cpu(), time.process_time(), self.machine_busy()
+
+    def summary(self, requests: int) -> dict:
+        wall, server, client, machine = (b - a for a, b in zip(self.start, self.sample()))
+        if wall <= 0 or requests <= 0:
+            return {}
+        return {
+            "server_cpu_ms_per_request": round(server * 1000 / requests, 2),
+            "client_cpu_ms_per_request": round(client * 1000 / requests, 2),
+            "cores_busy": {
+                "server": round(server / wall, 2),
+                "bench_client": round(client / wall, 2),
+                "other_processes": round(max(0.0, machine - server - client) / wall, 2),
+            },
+        }
+
+
+# A job sends one request and returns the response; the worker times it.
+Job = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+@dataclass
+class Series:
+    """Latencies (seconds) and outcomes of one named series."""
+
+    name: str
+    concurrency: int
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    wall: float = 0.0
+
+    def record(self, seconds: float, outcome: int | str) -> None:
+        self.latencies.append(seconds)
+        self.statuses[outcome] += 1
+
+    @property
+    def errors(self) -> dict[str, int]:
+        """Every outcome that is not a 2xx status (including transport exceptions)."""
+        return {
+            str(k): v for k, v in sorted(self.statuses.items(), key=lambda kv: str(kv[0]))
+            if not (isinstance(k, int) and 200 <= k < 300)
+        }
+
+    def summary(self) -> dict:
+        lat = sorted(self.latencies)
+        n = len(lat)
+        return {
+            "requests": n,
+            "concurrency": self.concurrency,
+            "ok_2xx": n - sum(self.errors.values()),
+            "errors": self.errors,
+            "wall_s": round(self.wall, 3),
+            "rps": round(n / self.wall, 2) if self.wall else None,
+            "p50_ms": ms(percentile(lat, 50)),
+            "p95_ms": ms(percentile(lat, 95)),
+            "mean_ms": ms(statistics.fmean(lat)) if lat else None,
+            "max_ms": ms(lat[-1]) if lat else None,
+        }
+
+
+def ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Linear-interpolated percentile of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = (len(sorted_values) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+
+
+async def timed(series: Series, client: httpx.AsyncClient, job: Job) -> httpx.Response | None:
+    """Run one job, recording its latency and status (or exception type) in `series`."""
+    started = time.perf_counter()
+    try:
+        response = await job(client)
+    except httpx.HTTPError as exc:
+        series.record(time.perf_counter() - started, f"exception:{type(exc).__name__}")
+        return None
+    series.record(time.perf_counter() - started, response.status_code)
+    return response
+
+
+async def run_workers(
+    series: Series, worker: Callable[[int, httpx.AsyncClient], Awaitable[None]], client: httpx.AsyncClient
+) -> Series:
+    """Start `series.concurrency` copies of `worker(index, client)` and time the whole run."""
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i, client) for i in range(series.concurrency)))
+    series.wall = time.perf_counter() - started
+    return series
+
+
+async def run_jobs(jobs: list[tuple[Series, Job]], concurrency: int, client: httpx.AsyncClient) -> float:
+    """Send `jobs` in order with `concurrency` workers pulling from one shared queue.
+
+    Each job is recorded in its own series, so interleaved series share the same load;
+    every series involved gets the whole run's wall time. Returns that wall time.
+    """
+    queue: asyncio.Queue[tuple[Series, Job]] = asyncio.Queue()
+    for item in jobs:
+        queue.put_nowait(item)
+
+    async def worker(_index: int, c: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                series, job = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await timed(series, c, job)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i, client) for i in range(concurrency)))
+    wall = time.perf_counter() - started
+    for series in {id(s): s for s, _ in jobs}.values():
+        series.wall = wall
+    return wall
