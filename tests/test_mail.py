@@ -338,22 +338,6 @@ async def test_run_forever_sends_what_a_previous_process_left(engine, mail_serve
 
 
 @pytest.mark.asyncio
-async def test_commit_wakes_a_sleeping_sender(engine, mail_server):
-    s = smtp_settings(mail_server)
-    [first] = queue_mails(engine, s, ["erin@example.com"])
-    task = asyncio.create_task(run_forever(3600, engine=engine, settings=s))
-    try:
-        # Once the first pass has sent `first`, only a wake-up can send anything else.
-        await async_wait_until(lambda: outbox_row(engine, first).status == SENT)
-        queue_mails(engine, s, ["frank@example.com"])
-        await async_wait_until(lambda: len(mail_server.received()) == 2)
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-
-@pytest.mark.asyncio
 async def test_run_forever_survives_errors(tmp_path, caplog):
     broken = make_engine(f"sqlite:///{tmp_path}/no-tables.db")
     task = asyncio.create_task(run_forever(0.01, engine=broken, settings=mail_settings()))

@@ -6,16 +6,15 @@ Start the sender with `app.register_lifespan_task(pwapp.mail.run_forever)` or
 
 from __future__ import annotations
 
-from sqlalchemy import event
 from sqlmodel import Session
 
 from pwapp.mail.compose import check_recipient, render
-from pwapp.mail.sender import run_forever, send_pending, wake
+from pwapp.mail.sender import run_forever, send_pending
 from pwapp.models.outbox import DISCARDED, PENDING, OutboxMessage
 from pwapp.settings import Settings
 from pwapp.settings import settings as default_settings
 
-__all__ = ["queue", "run_forever", "send_pending", "wake"]
+__all__ = ["queue", "run_forever", "send_pending"]
 
 
 def queue(
@@ -29,8 +28,8 @@ def queue(
 ) -> OutboxMessage:
     """Render `template` for `to` and add it to the outbox in `db` (flushed, not committed).
 
-    `discard=True` stores the row as DISCARDED: same work, never sent. Once `db`
-    commits, a running sender loop is woken to deliver it straight away.
+    `discard=True` stores the row as DISCARDED: same work, never sent. The sender's next
+    poll (every 2 s in the app) delivers the others.
     """
     rendered = render(template, context, settings or default_settings)
     row = OutboxMessage(
@@ -43,6 +42,4 @@ def queue(
     )
     db.add(row)
     db.flush()
-    if not discard:
-        event.listen(db, "after_commit", lambda _db: wake(), once=True)
     return row

@@ -154,19 +154,6 @@ def send_pending(
     return len(ids)
 
 
-_wake_event: asyncio.Event | None = None
-_wake_loop: asyncio.AbstractEventLoop | None = None
-
-
-def wake() -> None:
-    """Make a running `run_forever` loop look at the outbox now; safe from any thread."""
-    if _wake_event is not None and _wake_loop is not None:
-        try:
-            _wake_loop.call_soon_threadsafe(_wake_event.set)
-        except RuntimeError:  # the loop has closed
-            pass
-
-
 async def run_forever(
     poll_seconds: float = 2.0,
     *,
@@ -174,20 +161,16 @@ async def run_forever(
     settings: Settings | None = None,
     limit: int = 50,
 ) -> None:
-    """Send due mail every `poll_seconds` (or on `wake()`) until cancelled; errors are logged."""
-    global _wake_event, _wake_loop
-    _wake_loop, _wake_event = asyncio.get_running_loop(), asyncio.Event()
-    event = _wake_event
+    """Send due mail every `poll_seconds` until cancelled; errors are logged.
+
+    Polling (not waking on each commit) keeps delivery work unrelated to any one request,
+    so response times cannot tell whether a reset request found an account.
+    """
     while True:
-        event.clear()
         try:
             handled = await asyncio.to_thread(send_pending, engine, limit=limit, settings=settings)
         except Exception:
             log.exception("mail sender failed; trying again in %s s", poll_seconds)
             handled = 0
-        if handled >= limit:
-            continue
-        try:
-            await asyncio.wait_for(event.wait(), poll_seconds)
-        except TimeoutError:
-            pass
+        if handled < limit:
+            await asyncio.sleep(poll_seconds)
