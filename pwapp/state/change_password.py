@@ -19,8 +19,8 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
     @rx.event
     async def load(self):
         """on_load: require a session; show "Password changed." after a successful change."""
-        self.errors, self.strength_score, self.strength_tips, self.busy = {}, -1, [], False
-        self.notice = "Password changed." if self.router.url.query_parameters.get("changed") else ""
+        self._idle("Password changed." if self.router.url.query_parameters.get("changed") else "")
+        self._clear_strength()
         return AuthState.require_login
 
     @rx.event
@@ -49,6 +49,5 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
             return
         except AccountError as exc:
             self._fail(exc)
-            self.busy = False
             return
         yield navigate(f"/auth/session?ticket={ticket}&next={PAGE}%3Fchanged%3D1")

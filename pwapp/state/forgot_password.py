@@ -16,7 +16,7 @@ class ForgotPasswordState(FormMixin, AuthState):
 
     @rx.event
     def load(self):
-        self.errors, self.notice, self.busy = {}, "", False
+        self._idle()
 
     @rx.event
     async def submit(self, form: dict[str, Any]):
@@ -27,5 +27,4 @@ class ForgotPasswordState(FormMixin, AuthState):
         except InvalidEmail as exc:
             self._fail(exc)
         else:
-            self.notice = passwords.RESET_REQUESTED
-        self.busy = False
+            self._idle(passwords.RESET_REQUESTED)

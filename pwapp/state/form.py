@@ -16,14 +16,15 @@ class FormMixin(rx.State, mixin=True):
     notice: str = ""
     busy: bool = False
 
-    def _fail(self, exc: AccountError) -> None:
-        self.errors = exc.errors
-        self.notice = ""
+    def _idle(self, notice: str = "") -> None:
+        """A fresh form (every page load: Reflex keeps a tab's state across full page loads)."""
+        self.errors, self.notice, self.busy = {}, notice, False
 
     def _start(self) -> None:
-        self.errors = {}
-        self.notice = ""
-        self.busy = True
+        self.errors, self.notice, self.busy = {}, "", True
+
+    def _fail(self, exc: AccountError) -> None:
+        self.errors, self.notice, self.busy = exc.errors, "", False
 
 
 def text(form: dict[str, Any], name: str) -> str:

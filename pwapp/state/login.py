@@ -24,8 +24,7 @@ class LoginState(FormMixin, AuthState):
     @rx.event
     def load(self):
         """Show a notice named by `?notice=` (after a reset or a log-out)."""
-        self.errors, self.busy = {}, False  # a finished log-in leaves busy set; a new visit starts idle
-        self.notice = NOTICES.get(self.router.url.query_parameters.get("notice", ""), "")
+        self._idle(NOTICES.get(self.router.url.query_parameters.get("notice", ""), ""))
 
     @rx.event
     async def submit(self, form: dict[str, Any]):
@@ -36,6 +35,5 @@ class LoginState(FormMixin, AuthState):
             ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), self._client())
         except AccountError as exc:
             self._fail(exc)
-            self.busy = False
             return
         yield navigate(f"/auth/session?ticket={ticket}&next={quote(target, safe='/')}")

@@ -19,9 +19,8 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
 
     @rx.event
     def load(self):
-        """on_load: a new visit starts idle (a finished sign-up leaves busy set)."""
-        self.errors, self.notice, self.busy = {}, "", False
-        self.strength_score, self.strength_label, self.strength_tips = -1, "", []
+        self._idle()
+        self._clear_strength()
 
     @rx.event
     async def submit(self, form: dict[str, Any]):
@@ -37,6 +36,5 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
             ticket = await in_db(register_and_sign_in)
         except AccountError as exc:
             self._fail(exc)
-            self.busy = False
             return
         yield navigate(f"/auth/session?ticket={ticket}&next=/account")

@@ -27,7 +27,9 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
     @rx.event
     async def load(self):
         """Check the link (without using it up) and say plainly what is wrong with it."""
-        self.errors, self.notice, self.link_error, self.link_ok, self.busy = {}, "", "", False, False
+        self._idle()
+        self._clear_strength()
+        self.link_error, self.link_ok = "", False
         try:
             _, user = await in_db(passwords.check_reset_link, self._token())
         except ResetLinkError as exc:
@@ -49,10 +51,10 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
                 client,
             )
         except ResetLinkError as exc:
-            self.link_error, self.link_ok, self.busy = exc.messages[0], False, False
+            self._fail(exc)
+            self.link_error, self.link_ok = exc.messages[0], False
             return
         except AccountError as exc:
             self._fail(exc)
-            self.busy = False
             return
         yield navigate("/auth/session/end?next=/auth/login?notice=reset")

@@ -19,11 +19,14 @@ class StrengthMixin(rx.State, mixin=True):
     strength_label: str = ""
     strength_tips: list[str] = []
 
+    def _clear_strength(self) -> None:
+        self.strength_score, self.strength_label, self.strength_tips = -1, "", []
+
     @rx.event
     async def measure(self, value: str):
         """Score `value` off the event loop (zxcvbn is pure Python)."""
         if not value:
-            self.strength_score, self.strength_label, self.strength_tips = -1, "", []
+            self._clear_strength()
             return
         result, problems = await asyncio.to_thread(
             lambda: (strength(value, [self.email]), check_password(value, self.email))
