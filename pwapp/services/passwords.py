@@ -23,6 +23,7 @@ from pwapp.services.accounts import (
     normalize_email,
     password_field_errors,
     revoke_all_sessions,
+    revoke_session,
 )
 from pwapp.services.errors import (
     IncorrectCurrentPassword,
@@ -80,7 +81,7 @@ def change_password(
     if sign_out_others:
         revoke_all_sessions(db, user)
     elif current_session is not None:
-        _revoke(db, current_session)
+        revoke_session(db, user, current_session.id)
     credential = issue(db, user, client)
     notices.password_changed(db, user, client)
     return credential
@@ -202,7 +203,3 @@ def _set_password(db: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     db.add(user)
-
-
-def _revoke(db: Session, record: UserSession) -> None:
-    db.execute(update(UserSession).where(UserSession.id == record.id).values(revoked_at=utcnow()))
