@@ -39,7 +39,7 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def _base_url() -> str:
-    raw = os.environ.get("PWAPP_BASE_URL", "").strip() or "http://localhost:3000"
+    raw = os.environ.get("PWAPP_BASE_URL", "").strip() or f"http://localhost:{os.environ.get('PORT', '3000')}"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise SettingsError(f"PWAPP_BASE_URL must be an absolute http(s) URL, got {raw!r}")
