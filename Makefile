@@ -42,8 +42,8 @@ test: setup browser
 test-fast: setup
 	$(PY) -m pytest -m "not e2e"
 
-bench: migrate
-	$(PY) -m bench
+bench: setup
+	@$(PY) -m bench
 
 clean:
 	rm -rf .web .states .tools $(VENV) var

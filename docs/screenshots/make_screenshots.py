@@ -22,13 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.conftest import (
-    STRONG_PASSWORD,
-    AppServer,
-    Mailbox,
-    launch_browser,
-    text_of,
-)
+from tests.e2e.conftest import STRONG_PASSWORD, UI, Mailbox, e2e_server, launch_browser, text_of
 from tests.mail_server import MailServer
 
 VARIANTS = {
@@ -36,24 +30,6 @@ VARIANTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
     "dark-mobile": {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark"},
 }
-ACCOUNT_URL = re.compile(r".*/account/?$")
-
-
-def register(page, email: str) -> None:
-    page.goto("/auth/register")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
-    page.get_by_label("Confirm password", exact=True).fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(ACCOUNT_URL)
-
-
-def login(page, email: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(ACCOUNT_URL)
 
 
 def reset_link(page, mailbox: Mailbox, email: str) -> str:
@@ -85,8 +61,9 @@ def capture(browser, base_url: str, mailbox: Mailbox, variant: str, options: dic
         expect(page.get_by_text("Strength:")).to_be_visible()
         shoot(page, "register", variant)
 
-        register(page, email)
-        login(other.new_page(), email)  # a second session for the list
+        ui = UI(base_url)
+        ui.register(page, email)
+        ui.login(other.new_page(), email)  # a second session for the list
         page.goto("/account")
         expect(page.locator(".session-row")).to_have_count(2)
         shoot(page, "account", variant)
@@ -114,7 +91,7 @@ def capture(browser, base_url: str, mailbox: Mailbox, variant: str, options: dic
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pwapp-shots-"))
     try:
-        with MailServer() as smtp, AppServer(workdir, smtp_port=smtp.port) as app:
+        with MailServer() as smtp, e2e_server(workdir, smtp.port) as app:
             mailbox = Mailbox(smtp)
             with sync_playwright() as playwright:
                 browser = launch_browser(playwright)

@@ -3,33 +3,27 @@
 All three are session-scoped (the Reflex build is the slow part); every test gets a
 fresh browser context and its own email addresses, so tests never share an account.
 
-`AppServer` and `launch_browser` are also used by docs/screenshots/make_screenshots.py.
+`e2e_server`, `launch_browser` and `UI` are also used by docs/screenshots/make_screenshots.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Self
 
 import pytest
 
-from tests.mail_server import MailServer, free_port
+from tests.app_server import AppServer
+from tests.mail_server import MailServer
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 CHROMIUM = os.environ.get("PWAPP_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -45,117 +39,17 @@ STRONG_PASSWORD = "Granite-Harbor-Violet-58-Quill"
 OTHER_STRONG_PASSWORD = "Lantern?Mosaic!Orbit-2291-Fjord"
 
 
-class AppServer:
-    """`alembic upgrade head` + `reflex run --env prod --single-port` on a fresh SQLite file."""
-
-    def __init__(self, workdir: Path, *, smtp_port: int, port: int | None = None):
-        self.workdir = Path(workdir)
-        self.port = port or free_port()
-        self.base_url = f"http://localhost:{self.port}"
-        self.log_path = self.workdir / "app.log"
-        self.smtp_port = smtp_port
-        self.process: subprocess.Popen | None = None
-        self._log = None
-
-    def env(self) -> dict[str, str]:
-        # Drop every PWAPP_* the test process may carry (tests/conftest.py sets some).
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PWAPP_")}
-        env.update(
-            PWAPP_ENV="development",
-            PWAPP_DATABASE_URL=f"sqlite:///{self.workdir}/e2e.db",
-            PWAPP_BASE_URL=self.base_url,
-            PWAPP_SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
-            PWAPP_MAIL_BACKEND="smtp",
-            PWAPP_SMTP_HOST="127.0.0.1",
-            PWAPP_SMTP_PORT=str(self.smtp_port),
-            PWAPP_SMTP_SECURITY="none",
-            PWAPP_SMTP_TIMEOUT="5",
-            REFLEX_CHECK_LATEST_VERSION="0",
-            REFLEX_TELEMETRY_ENABLED="false",
-            REFLEX_BUN_PATH=str(ROOT / ".tools" / "node_modules" / ".bin" / "bun"),
-            PYTHONDONTWRITEBYTECODE="1",
-            PYTHONUNBUFFERED="1",
-        )
-        if not os.environ.get("PWAPP_E2E_SHARED_WEB"):
-            # A private build folder: a `make run` or bench in the same checkout rebuilds
-            # .web/build (new chunk hashes) and would pull the JS from under our browser.
-            env["REFLEX_WEB_WORKDIR"] = str(self.workdir / "web")
-            env["REFLEX_STATES_WORKDIR"] = str(self.workdir / "states")
-        return env
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def _fail(self, why: str):
-        self.stop()
-        raise RuntimeError(f"pwapp did not start: {why}\n--- tail of {self.log_path} ---\n{self.log_tail()}")
-
-    def start(self, timeout: float = START_TIMEOUT) -> Self:
-        env = self.env()
-        self._log = open(self.log_path, "ab")  # noqa: SIM115  (open while the server runs)
-        migrate = subprocess.run(
-            [str(VENV_BIN / "alembic"), "upgrade", "head"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, timeout=120, check=False,
-        )
-        if migrate.returncode != 0:
-            self._fail(f"alembic exited with {migrate.returncode}")
-        self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
-                "--frontend-port", str(self.port), "--backend-port", str(self.port),
-                "--loglevel", "info",
-            ],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                self._fail(f"reflex exited with {self.process.returncode}")
-            if self._answers("/ping") and self._answers("/auth/login"):
-                return self
-            if time.monotonic() > deadline:
-                self._fail(f"no answer on {self.base_url}/ping within {timeout:.0f} s")
-            time.sleep(0.25)  # polling interval, not a guess at readiness
-
-    def _answers(self, path: str) -> bool:
-        try:
-            with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def stop(self) -> None:
-        """Terminate the whole process group (reflex, granian workers, bun)."""
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-            try:  # anything of the group still alive (workers outliving the leader)
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            if self.process.poll() is None:
-                self.process.wait(timeout=10)
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+def e2e_server(workdir: Path, smtp_port: int) -> AppServer:
+    """The app as the e2e tests and the screenshot tour run it: its mail goes to the SMTP sink."""
+    settings = {
+        "PWAPP_ENV": "development",
+        "PWAPP_MAIL_BACKEND": "smtp",
+        "PWAPP_SMTP_HOST": "127.0.0.1",
+        "PWAPP_SMTP_PORT": str(smtp_port),
+        "PWAPP_SMTP_SECURITY": "none",
+        "PWAPP_SMTP_TIMEOUT": "5",
+    }
+    return AppServer(workdir, settings, start_timeout=START_TIMEOUT)
 
 
 def launch_browser(playwright):
@@ -217,7 +111,7 @@ def mailbox(smtp_sink) -> Mailbox:
 @pytest.fixture(scope="session")
 def app_server(smtp_sink):
     workdir = Path(tempfile.mkdtemp(prefix="pwapp-e2e-"))
-    server = AppServer(workdir, smtp_port=smtp_sink.port)
+    server = e2e_server(workdir, smtp_sink.port)
     try:
         server.start()
     except RuntimeError as exc:
