@@ -99,7 +99,7 @@ def newest_link(engine, email: str = ALICE) -> str:
     """The reset token in the newest password_reset mail's text body."""
     sent = mails(engine, template="password_reset", recipient=email)
     assert sent, "no reset mail was queued"
-    (token,) = RESET_LINK.findall(sent[-1].text_body)
+    (token,) = RESET_LINK.findall(sent[-1].text())
     return token
 
 
@@ -237,7 +237,7 @@ async def test_change_password_can_keep_other_sessions(client, engine, alice):
     assert await is_live(client, phone)
     assert await is_live(client, r.json()["token"])
     (notice,) = mails(engine, template="password_changed")
-    assert notice.status == PENDING and OLD not in notice.text_body and NEW not in notice.text_body
+    assert notice.status == PENDING and OLD not in notice.text() and NEW not in notice.text()
 
 
 @pytest.mark.parametrize(
@@ -293,8 +293,8 @@ async def test_reset_request_answers_alike_for_known_unknown_and_throttled(clien
         "detail": "If an account exists for that address, we've sent a link to reset its password."
     }
     assert len(mails(engine, template="password_reset", status=PENDING)) == 3, "the throttled request sent nothing"
-    (decoy,) = mails(engine, template="password_reset_unknown")
-    assert decoy.status == DISCARDED
+    (decoy,) = mails(engine, template="password_reset", status=DISCARDED)
+    assert decoy.recipient == "nobody@example.org"
 
 
 async def test_reset_request_refuses_a_malformed_address(client, alice):
@@ -315,10 +315,10 @@ async def test_spoofed_host_headers_never_change_the_emailed_link(client, engine
     r = await client.post("/reset-password/", json={"email": ALICE}, headers=spoof)
     assert r.status_code == 200
     (mail,) = mails(engine, template="password_reset")
-    assert "evil.example" not in mail.text_body and "evil.example" not in mail.html_body
-    (token,) = RESET_LINK.findall(mail.text_body)
-    assert LINK_PREFIX + token in mail.text_body
-    assert LINK_PREFIX.replace("&", "&amp;") in mail.html_body
+    assert "evil.example" not in mail.text() and "evil.example" not in mail.html()
+    (token,) = RESET_LINK.findall(mail.text())
+    assert LINK_PREFIX + token in mail.text()
+    assert LINK_PREFIX.replace("&", "&amp;") in mail.html()
 
 
 # --- reset password ------------------------------------------------------------------------

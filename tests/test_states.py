@@ -207,7 +207,7 @@ async def test_reset_page_checks_the_cookie_link_and_resets():
 
         request_password_reset(s, user.email, accounts.Client("198.51.100.7", "x"))
     with db.session() as s:
-        body = s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_reset")).one().text_body
+        body = s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_reset")).one().text()
     token = body.split("token=", 1)[1].split()[0]
     cookie = f"{RESET_COOKIE}={token}"
     root, state = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")

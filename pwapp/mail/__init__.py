@@ -11,6 +11,7 @@ from sqlmodel import Session
 from pwapp.mail.compose import check_recipient, render
 from pwapp.mail.sender import run_forever, send_pending
 from pwapp.models.outbox import DISCARDED, PENDING, OutboxMessage
+from pwapp.security.sealing import seal
 from pwapp.settings import Settings
 from pwapp.settings import settings as default_settings
 
@@ -36,8 +37,8 @@ def queue(
         recipient=check_recipient(to),
         template=template,
         subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
+        text_body=seal(rendered.text),
+        html_body=seal(rendered.html),
         status=DISCARDED if discard else PENDING,
     )
     db.add(row)

@@ -87,6 +87,6 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = f"<{uuid.uuid4().hex}@{_message_domain(settings)}>"
-    msg.set_content(row.text_body)
-    msg.add_alternative(row.html_body, subtype="html")
+    msg.set_content(row.text())
+    msg.add_alternative(row.html(), subtype="html")
     return msg

@@ -6,12 +6,16 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from pwapp.db import utcnow
+from pwapp.security.sealing import unseal
 
 PENDING, SENDING, SENT, FAILED, DISCARDED = "pending", "sending", "sent", "failed", "discarded"
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A rendered email waiting for (or done with) delivery."""
+    """A rendered email waiting for (or done with) delivery.
+
+    Bodies are sealed (encrypted) so a database reader cannot lift reset links from them.
+    """
 
     __tablename__ = "outbox_message"
 
@@ -28,3 +32,11 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+    def text(self) -> str:
+        """The plain-text body."""
+        return unseal(self.text_body)
+
+    def html(self) -> str:
+        """The HTML body."""
+        return unseal(self.html_body)

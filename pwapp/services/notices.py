@@ -30,10 +30,8 @@ def password_reset_done(db: Session, user: User, client: Client) -> None:
     mail.queue(db, to=user.email, template="password_reset_done", context=_event_context(client))
 
 
-def reset_link(db: Session, email: str, reset_url: str | None) -> None:
-    """Queue the reset link, or, for an address without an account, an unsent decoy of equal work."""
-    context = {"email": email, "reset_url": reset_url or "", "expires_minutes": settings.reset_token_max_age // 60}
-    if reset_url:
-        mail.queue(db, to=email, template="password_reset", context=context)
-    else:
-        mail.queue(db, to=email, template="password_reset_unknown", context=context, discard=True)
+def reset_link(db: Session, email: str, reset_url: str, *, has_account: bool) -> None:
+    """Queue the reset link; for an address without an account, the same mail is rendered and
+    stored but never sent, so both cases do the same work."""
+    context = {"reset_url": reset_url, "expires_minutes": settings.reset_token_max_age // 60}
+    mail.queue(db, to=email, template="password_reset", context=context, discard=not has_account)

@@ -125,7 +125,7 @@ def request_password_reset(db: Session, email: str, client: Client, *, now: date
     db.flush()
     token = sign_reset(settings.secret_key, record.id, secret)
     url = f"{settings.base_url}/auth/reset-password?token={token}"
-    notices.reset_link(db, address, url if owner_id else None)
+    notices.reset_link(db, address, url, has_account=owner_id is not None)
 
 
 def check_reset_link(db: Session, token: str, *, now: datetime | None = None) -> tuple[PasswordReset, User]:
