@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent client workers (default 8)")
     parser.add_argument("--requests", type=int, default=200, help="requests per cheap series: reset-request known and unknown each (default 200)")
     parser.add_argument("--hash-requests", type=int, default=None, help="requests per hash-bound series: change-password, reset-confirm (default requests/2)")
-    parser.add_argument("--serial-requests", type=int, default=50, help="extra reset-request known+unknown pairs at concurrency 1, for unloaded latency (default 50; 0 to skip)")
+    parser.add_argument("--serial-requests", type=int, default=200, help="extra reset-request known+unknown pairs at concurrency 1, for unloaded latency (default 200; 0 to skip)")
     parser.add_argument("--hash-samples", type=int, default=20, help="in-process hash/verify samples (default 20)")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for the server (the prod build is slow)")
     parser.add_argument("--no-markdown", action="store_true", help=f"do not rewrite {LATEST_MD.relative_to(ROOT)}")
@@ -195,6 +195,24 @@ def max_reset_id() -> int:
 
     with db.session() as s:
         return s.exec(select(func.coalesce(func.max(PasswordReset.id), 0))).one()
+
+
+async def outbox_drained(deadline_seconds: float = 120) -> float:
+    """Wait until the app's mail sender has nothing pending, so a series starts on an idle server."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from pwapp import db
+    from pwapp.models.outbox import PENDING, SENDING, OutboxMessage
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < deadline_seconds:
+        with db.session() as s:
+            busy = s.exec(select(func.count()).where(OutboxMessage.status.in_([PENDING, SENDING]))).one()
+        if not busy:
+            break
+        await asyncio.sleep(0.1)  # polling interval, not a guess at readiness
+    return time.perf_counter() - started
 
 
 def reset_rows_since(after_id: int) -> dict[str, int]:
@@ -316,6 +334,7 @@ async def run_series(args: argparse.Namespace, server: AppServer, emails: list[s
                 jobs += [
                     (unknown, reset_job(f"nobody-{run_id}-{next(unknown_n):05d}@example.com")) for _ in range(size)
                 ]
+            log(f"outbox drained in {await outbox_drained():.1f} s")  # earlier links are not this series' load
             before = max_reset_id()
             used = usage()
             wall = await run_jobs(jobs, conc, client)
