@@ -82,12 +82,18 @@ def test_reset_link_end_to_end(new_context, ui, unique_email, mailbox, base_url)
     _request_reset(page, email)
     link = _reset_link(mailbox, email, base_url)
 
-    # The token leaves the address bar before the page renders.
+    # The token leaves the address bar before the page renders; the page loads nothing
+    # from other origins (nobody else sees a Referer or a request from this page).
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     response = page.goto(link)
     assert response is not None and response.status == 200
+    assert response.headers["referrer-policy"] == "no-referrer"
     expect(page).to_have_url(RESET_PAGE_URL)
     assert "token" not in page.url
     expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
+    origin = base_url.rstrip("/")
+    assert requested and all(url.startswith((origin, origin.replace("http", "ws", 1))) for url in requested)
     token = link.split("token=", 1)[1]
     assert token not in page.content()
     assert token not in page.evaluate("document.cookie")
