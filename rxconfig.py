@@ -17,7 +17,7 @@ config = rx.Config(
     # Router data (headers, cookies) lives in the state store: keep it in memory, never on disk.
     state_manager_mode="memory",
     trusted_proxy_hops=settings.trusted_proxy_hops,
-    cors_allowed_origins=[settings.base_url],
+    cors_allowed_origins=settings.allowed_origins,
     bun_path=Path(os.environ.get("REFLEX_BUN_PATH", ROOT / ".tools/node_modules/.bin/bun")),
     disable_plugins=[rx.plugins.SitemapPlugin],
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="indigo"))],

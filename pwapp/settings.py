@@ -91,6 +91,17 @@ class Settings:
         return self.base_url.startswith("https://")
 
     @property
+    def allowed_origins(self) -> list[str]:
+        """Origins whose pages may open the websocket: the site itself; in development also the
+        other spelling of a loopback host, so http://127.0.0.1:3000 works like localhost."""
+        parts = urlsplit(self.base_url)
+        spellings = {"localhost", "127.0.0.1"}
+        if self.env != "development" or parts.hostname not in spellings:
+            return [self.base_url]
+        port = f":{parts.port}" if parts.port else ""
+        return [self.base_url] + [f"{parts.scheme}://{h}{port}" for h in sorted(spellings - {parts.hostname})]
+
+    @property
     def session_cookie_name(self) -> str:
         return "__Host-pwapp_session" if self.secure_cookies else "pwapp_session"
 

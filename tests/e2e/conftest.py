@@ -199,7 +199,7 @@ def new_context(browser, base_url, app_server, request):
         page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
 
     def make(**options):
-        context = browser.new_context(base_url=base_url, **options)
+        context = browser.new_context(**{"base_url": base_url, **options})
         context.set_default_timeout(15_000)
         context.set_default_navigation_timeout(30_000)
         context.on("page", watch)

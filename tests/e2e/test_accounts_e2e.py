@@ -123,3 +123,11 @@ def test_security_headers_on_pages(new_context, ui, unique_email):
         if path == "/account":
             assert "no-store" in headers.get("cache-control", ""), headers
     expect(page).to_have_url(ACCOUNT_URL)
+
+
+def test_the_app_works_at_127_0_0_1_as_well_as_localhost(new_context, ui, unique_email, base_url):
+    """`make run` prints 0.0.0.0:3000; a developer opening 127.0.0.1 gets a working app."""
+    page = new_context(base_url=base_url.replace("localhost", "127.0.0.1")).new_page()
+    email = unique_email("loopback")
+    ui.register(page, email)
+    assert page.url.startswith("http://127.0.0.1:")
