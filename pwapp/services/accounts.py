@@ -28,6 +28,18 @@ from pwapp.settings import settings
 
 TICKET_SECONDS = 60
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+BROWSERS = ("Edg", "OPR", "Firefox", "HeadlessChrome", "Chrome", "Safari")
+SYSTEMS = ("Android", "iPhone", "iPad", "Windows", "Mac OS X", "Linux")
+
+
+def browser_name(user_agent: str) -> str:
+    """A short "Firefox on Linux" from a user-agent string (the first known names it contains)."""
+    browser = next((b for b in BROWSERS if b in user_agent), "")
+    system = next((s for s in SYSTEMS if s in user_agent), "")
+    names = {"Edg": "Edge", "OPR": "Opera", "Mac OS X": "macOS", "HeadlessChrome": "Headless Chrome"}
+    if not browser:
+        return user_agent[:40] or "Unknown browser"
+    return names.get(browser, browser) + (f" on {names.get(system, system)}" if system else "")
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,10 @@ class Client:
 
     ip: str = ""
     user_agent: str = ""
+
+    @property
+    def browser(self) -> str:
+        return browser_name(self.user_agent)
 
 
 def normalize_email(email: str) -> str:

@@ -15,7 +15,7 @@ def _event_context(client: Client) -> dict:
     return {
         "when": utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "ip": client.ip or "unknown",
-        "browser": client.user_agent[:160] or "unknown",
+        "browser": client.browser,
         "forgot_url": f"{settings.base_url}/auth/forgot-password",
     }
 

@@ -7,24 +7,11 @@ from pwapp.services import accounts
 from pwapp.services.errors import AccountError
 from pwapp.state.base import AuthState, login_url, navigate
 
-BROWSERS = ("Edg", "OPR", "Firefox", "HeadlessChrome", "Chrome", "Safari")
-SYSTEMS = ("Android", "iPhone", "iPad", "Windows", "Mac OS X", "Linux")
-
-
-def browser_name(user_agent: str) -> str:
-    """A short "Firefox on Linux" from a user-agent string (the first known names it contains)."""
-    browser = next((b for b in BROWSERS if b in user_agent), "")
-    system = next((s for s in SYSTEMS if s in user_agent), "")
-    names = {"Edg": "Edge", "OPR": "Opera", "Mac OS X": "macOS", "HeadlessChrome": "Headless Chrome"}
-    if not browser:
-        return user_agent[:40] or "Unknown browser"
-    return names.get(browser, browser) + (f" on {names.get(system, system)}" if system else "")
-
 
 def _describe(record, current_id: int) -> dict[str, str]:
     return {
         "id": str(record.id),
-        "browser": browser_name(record.user_agent),
+        "browser": accounts.browser_name(record.user_agent),
         "ip": record.ip or "unknown",
         "last_seen": record.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
         "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC"),
