@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 import pwapp.models  # noqa: E402,F401  (registers every table)
 from pwapp.db import make_engine  # noqa: E402
 from pwapp.security.throttle import limiter  # noqa: E402
+from tests.factories import make_user  # noqa: E402
 from tests.mail_server import mail_server  # noqa: E402,F401  (fixture: an aiosmtpd server)
 from tests.services import service_url  # noqa: E402
 
@@ -48,3 +49,10 @@ def db(engine):
     """A session that the test commits itself, like a request would."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def alice(engine):
+    """Alice registered with the OLD password, committed in a session of her own."""
+    with Session(engine, expire_on_commit=False) as s:
+        return make_user(s)

@@ -13,7 +13,6 @@ from pwapp.db import utcnow
 from pwapp.models import User, UserSession
 from pwapp.security import throttle
 from pwapp.services.accounts import (
-    Client,
     active_sessions,
     authenticate,
     create_session,
@@ -35,32 +34,10 @@ from pwapp.services.errors import (
     TooManyAttempts,
 )
 from pwapp.settings import settings
-
-CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
-OTHER_IP = Client(ip="198.51.100.23", user_agent="pytest-browser")
-STRONG = "Quartz-Harbor-Tulip-1987!"
-OTHER = "Velvet-Canyon-Marble-2042?"
-
-
-def make_user(db, email: str, password: str = STRONG) -> User:
-    user = register(db, email, password, password)
-    db.commit()
-    return user
-
-
-def sign_in(db, user: User, client: Client = CLIENT) -> str:
-    """A live session token for `user`, the way the browser gets one (ticket, then cookie)."""
-    ticket = create_ticket(db, user, client)
-    redeemed = redeem_ticket(db, ticket)
-    assert redeemed is not None
-    db.commit()
-    return redeemed[0]
-
-
-def session_of(db, token: str) -> UserSession:
-    found = current_session(db, token)
-    assert found is not None
-    return found[1]
+from tests.factories import CLIENT, make_user, sign_in, whoami
+from tests.factories import NEW as OTHER
+from tests.factories import OLD as STRONG
+from tests.factories import PHONE as OTHER_IP
 
 
 def set_session(db, session_id: int, **values) -> None:
@@ -280,7 +257,7 @@ def _every_stored_value(db) -> list[str]:
 def test_idle_session_expires(db):
     user = make_user(db, "alice@example.org")
     token = sign_in(db, user)
-    record = session_of(db, token)
+    record = whoami(db, token)[1]
     idle = timedelta(minutes=settings.session_idle_minutes)
     set_session(db, record.id, last_seen_at=utcnow() - idle + timedelta(minutes=5))
     assert current_session(db, token) is not None
@@ -292,7 +269,7 @@ def test_idle_session_expires(db):
 def test_absolute_expiry_ends_an_active_session(db):
     user = make_user(db, "alice@example.org")
     token = sign_in(db, user)
-    record = session_of(db, token)
+    record = whoami(db, token)[1]
     set_session(db, record.id, expires_at=utcnow() - timedelta(seconds=1), last_seen_at=utcnow())
     assert current_session(db, token) is None
     assert active_sessions(db, user) == []
@@ -324,7 +301,7 @@ def test_revoking_another_users_session_is_not_found_and_leaves_it_live(db):
     alice = make_user(db, "alice@example.org")
     bob = make_user(db, "bob@example.org", OTHER)
     bob_token = sign_in(db, bob)
-    bob_session = session_of(db, bob_token)
+    bob_session = whoami(db, bob_token)[1]
     with pytest.raises(SessionNotFound):
         revoke_session(db, alice, bob_session.id)
     db.commit()
@@ -337,22 +314,22 @@ def test_revoke_own_session(db):
     alice = make_user(db, "alice@example.org")
     token = sign_in(db, alice)
     keep = sign_in(db, alice, OTHER_IP)
-    revoke_session(db, alice, session_of(db, token).id)
+    revoke_session(db, alice, whoami(db, token)[1].id)
     db.commit()
     assert current_session(db, token) is None
     assert current_session(db, keep) is not None
     with pytest.raises(SessionNotFound):
-        revoke_session(db, alice, session_of(db, keep).id + 1000)
+        revoke_session(db, alice, whoami(db, keep)[1].id + 1000)
 
 
 def test_active_sessions_lists_only_live_ones(db):
     alice = make_user(db, "alice@example.org")
     bob = make_user(db, "bob@example.org", OTHER)
-    live_old = session_of(db, sign_in(db, alice))
-    live_new = session_of(db, sign_in(db, alice, OTHER_IP))
+    live_old = whoami(db, sign_in(db, alice))[1]
+    live_new = whoami(db, sign_in(db, alice, OTHER_IP))[1]
     revoked = sign_in(db, alice)
-    idle = session_of(db, sign_in(db, alice))
-    expired = session_of(db, sign_in(db, alice))
+    idle = whoami(db, sign_in(db, alice))[1]
+    expired = whoami(db, sign_in(db, alice))[1]
     create_ticket(db, alice, CLIENT)  # never redeemed: not a session yet
     sign_in(db, bob)  # someone else's
     logout(db, revoked)

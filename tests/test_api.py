@@ -16,22 +16,20 @@ import asyncio
 import json
 import logging
 import os
-import re
 import threading
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.applications import Starlette
 
 import pwapp.db
 from pwapp.db import utcnow
-from pwapp.models import OutboxMessage, PasswordReset, User
+from pwapp.models import PasswordReset
 from pwapp.models.outbox import DISCARDED, PENDING
 from pwapp.services import passwords
-from pwapp.services.accounts import register
 from pwapp.services.errors import (
     IncorrectCurrentPassword,
     InvalidCredentials,
@@ -48,13 +46,9 @@ from pwapp.services.errors import (
 from pwapp.settings import settings
 from pwapp.web import api, cookies
 from pwapp.web.middleware import security_headers
+from tests.factories import ALICE, LINK_PREFIX, NEW, OLD, RESET_LINK, mails, newest_link
+from tests.factories import BOB as OTHER
 
-OLD = "Quartz-Harbor-Tulip-1987!"
-NEW = "Velvet-Canyon-Marble-2042?"
-OTHER = "Orchid-Glacier-Falcon-7731#"
-ALICE = "alice@example.org"
-LINK_PREFIX = settings.base_url + "/auth/reset-password?token="
-RESET_LINK = re.compile(re.escape(LINK_PREFIX) + r"(\S+)")
 MB = 1024 * 1024
 
 
@@ -77,30 +71,6 @@ async def client(app):
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
-
-
-@pytest.fixture
-def alice(engine) -> User:
-    with Session(engine, expire_on_commit=False) as s:
-        user = register(s, ALICE, OLD, OLD)
-        s.commit()
-        return user
-
-
-def mails(engine, **where) -> list[OutboxMessage]:
-    with Session(engine) as s:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        for column, value in where.items():
-            query = query.where(getattr(OutboxMessage, column) == value)
-        return list(s.exec(query).all())
-
-
-def newest_link(engine, email: str = ALICE) -> str:
-    """The reset token in the newest password_reset mail's text body."""
-    sent = mails(engine, template="password_reset", recipient=email)
-    assert sent, "no reset mail was queued"
-    (token,) = RESET_LINK.findall(sent[-1].text())
-    return token
 
 
 async def login(client, email: str = ALICE, password: str = OLD) -> str:

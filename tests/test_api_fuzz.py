@@ -28,9 +28,9 @@ from sqlmodel import Session
 import pwapp.db
 from pwapp.models import User
 from pwapp.security.throttle import limiter
-from pwapp.services.accounts import Client, create_session, register
+from pwapp.services.accounts import Client, create_session
 from pwapp.web.openapi import spec
-from tests.test_api import ALICE, OLD, build_app
+from tests.test_api import build_app
 
 CHECKS = [
     not_a_server_error,
@@ -40,14 +40,6 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-
-
-@pytest.fixture
-def alice(engine) -> User:
-    with Session(engine, expire_on_commit=False) as s:
-        user = register(s, ALICE, OLD, OLD)
-        s.commit()
-        return user
 
 
 # Loaded from the served document (the route needs no database). `schemathesis.pytest.from_fixture`

@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlmodel import select
 
-from pwapp.models import OutboxMessage, User
+from pwapp.models import User
 from pwapp.models.outbox import PENDING
 from pwapp.security.passwords import hash_password
-from pwapp.services.accounts import (
-    Client,
-    authenticate,
-    create_session,
-    create_ticket,
-    current_session,
-    redeem_ticket,
-    register,
-)
+from pwapp.services.accounts import authenticate, create_session, current_session, redeem_ticket
 from pwapp.services.errors import (
     IncorrectCurrentPassword,
     InvalidCredentials,
@@ -28,35 +19,9 @@ from pwapp.services.errors import (
     SamePassword,
     TooManyAttempts,
 )
-from pwapp.services.passwords import change_password, check_reset_link, request_password_reset
+from pwapp.services.passwords import change_password, check_reset_link
 from pwapp.settings import settings
-
-CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
-PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone")
-OLD = "Quartz-Harbor-Tulip-1987!"
-NEW = "Velvet-Canyon-Marble-2042?"
-BOB = "Orchid-Glacier-Falcon-7731#"
-RESET_LINK = re.compile(re.escape(settings.base_url + "/auth/reset-password?token=") + r"(\S+)")
-
-
-def make_user(db, email: str, password: str = OLD) -> User:
-    user = register(db, email, password, password)
-    db.commit()
-    return user
-
-
-def sign_in(db, user: User, client: Client = CLIENT) -> str:
-    redeemed = redeem_ticket(db, create_ticket(db, user, client))
-    assert redeemed is not None
-    db.commit()
-    return redeemed[0]
-
-
-def whoami(db, token: str):
-    """(user, session) as a request carrying `token` would see them."""
-    found = current_session(db, token)
-    assert found is not None
-    return found
+from tests.factories import BOB, CLIENT, NEW, OLD, PHONE, mails, make_user, request_link, sign_in, whoami
 
 
 def stored_user(db, user_id: int) -> User:
@@ -64,14 +29,10 @@ def stored_user(db, user_id: int) -> User:
     return db.get(User, user_id)
 
 
-def outbox(db, template: str) -> list[OutboxMessage]:
-    return list(db.exec(select(OutboxMessage).where(OutboxMessage.template == template)).all())
-
-
 @pytest.fixture
 def alice(db):
     """Alice signed in on her laptop (the current session) and on her phone."""
-    user = make_user(db, "alice@example.org")
+    user = make_user(db)
     laptop = sign_in(db, user, CLIENT)
     phone = sign_in(db, user, PHONE)
     return user, laptop, phone
@@ -91,7 +52,7 @@ def test_wrong_current_password_changes_nothing(db, alice):
     assert after.password_hash == hash_before
     assert after.password_changed_at == changed_before
     assert current_session(db, laptop) is not None and current_session(db, phone) is not None
-    assert outbox(db, "password_changed") == []
+    assert mails(db, template="password_changed") == []
     assert authenticate(db, "alice@example.org", OLD, CLIENT).id == user.id
 
 
@@ -182,9 +143,7 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
     assert whoami(db, redeemed[0])[0].id == user.id
     assert redeem_ticket(db, ticket) is None
 
-    mails = outbox(db, "password_changed")
-    assert len(mails) == 1
-    mail = mails[0]
+    (mail,) = mails(db, template="password_changed")
     assert mail.recipient == "alice@example.org" and mail.status == PENDING
     for secret in (OLD, NEW, ticket, redeemed[0], laptop, phone):
         assert secret not in mail.subject
@@ -221,10 +180,8 @@ def test_api_issuer_returns_a_working_session_token(db, alice):
 
 def test_change_kills_outstanding_reset_links(db, alice):
     user, laptop, _ = alice
-    request_password_reset(db, "alice@example.org", CLIENT)
-    db.commit()
-    (mail,) = outbox(db, "password_reset")
-    token = RESET_LINK.search(mail.text()).group(1)
+    token = request_link(db, "alice@example.org")
+    assert len(mails(db, template="password_reset")) == 1
     assert check_reset_link(db, token)[1].id == user.id
     me, session = whoami(db, laptop)
     change_password(db, me, session, OLD, NEW, NEW, client=CLIENT)

@@ -12,17 +12,10 @@ from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
-from pwapp.models import OutboxMessage, PasswordReset, User
+from pwapp.models import PasswordReset
 from pwapp.models.outbox import DISCARDED, PENDING
 from pwapp.security import throttle, tokens
-from pwapp.services.accounts import (
-    Client,
-    authenticate,
-    create_ticket,
-    current_session,
-    redeem_ticket,
-    register,
-)
+from pwapp.services.accounts import Client, authenticate, create_ticket, current_session, redeem_ticket
 from pwapp.services.errors import (
     InvalidCredentials,
     InvalidEmail,
@@ -37,44 +30,18 @@ from pwapp.services.errors import (
 )
 from pwapp.services.passwords import check_reset_link, request_password_reset, reset_password
 from pwapp.settings import settings
-
-CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
-PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone")
-OLD = "Quartz-Harbor-Tulip-1987!"
-NEW = "Velvet-Canyon-Marble-2042?"
-LINK_PREFIX = settings.base_url + "/auth/reset-password?token="
-RESET_LINK = re.compile(re.escape(LINK_PREFIX) + r"(\S+)")
-
-
-def make_user(db, email: str, password: str = OLD) -> User:
-    user = register(db, email, password, password)
-    db.commit()
-    return user
-
-
-def sign_in(db, user: User, client: Client = CLIENT) -> str:
-    redeemed = redeem_ticket(db, create_ticket(db, user, client))
-    assert redeemed is not None
-    db.commit()
-    return redeemed[0]
-
-
-def mails(db, **where) -> list[OutboxMessage]:
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    for column, value in where.items():
-        query = query.where(getattr(OutboxMessage, column) == value)
-    return list(db.exec(query).all())
-
-
-def request_link(db, email: str, client: Client = CLIENT, **kwargs) -> str:
-    """Ask for a reset link and return the token from the newest pending reset mail to `email`."""
-    request_password_reset(db, email, client, **kwargs)
-    db.commit()
-    sent = mails(db, template="password_reset", status=PENDING, recipient=email.strip().lower())
-    assert sent, "no reset mail was queued"
-    links = RESET_LINK.findall(sent[-1].text())
-    assert len(links) == 1
-    return links[0]
+from tests.factories import (
+    CLIENT,
+    LINK_PREFIX,
+    NEW,
+    OLD,
+    PHONE,
+    RESET_LINK,
+    mails,
+    make_user,
+    request_link,
+    sign_in,
+)
 
 
 def flip(text: str, index: int) -> str:
@@ -84,11 +51,6 @@ def flip(text: str, index: int) -> str:
 def only_reset_record(db) -> PasswordReset:
     (record,) = db.exec(select(PasswordReset)).all()
     return record
-
-
-@pytest.fixture
-def alice(db):
-    return make_user(db, "alice@example.org")
 
 
 # --- request -----------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from passlib.hash import argon2
 from reflex.state import State
 from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel
 
 import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
-from pwapp.models import OutboxMessage, User
+from pwapp.models import User
 from pwapp.services import accounts
 from pwapp.services.passwords import RESET_REQUESTED as SENT
+from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
 from pwapp.state.change_password import ChangePasswordState
 from pwapp.state.forgot_password import ForgotPasswordState
@@ -27,6 +28,7 @@ from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
 from pwapp.web.cookies import RESET_COOKIE, SESSION_COOKIE
 from rxconfig import config
+from tests.factories import RESET_LINK, mails
 
 PASSWORD = "quiet meadow lantern 7741"
 NEW_PASSWORD = "violet harbour engine 9052"
@@ -169,7 +171,7 @@ async def test_change_password_errors_then_success():
     assert "/auth/session?ticket=" in scripts(events)
     with db.session() as s:
         assert accounts.current_session(s, cookie.split("=", 1)[1]) is None
-        assert len(s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_changed")).all()) == 1
+        assert len(mails(s, template="password_changed")) == 1
     assert_never_kept(root, PASSWORD, NEW_PASSWORD, "not my password")
 
 
@@ -203,12 +205,10 @@ async def test_forgot_password_says_the_same_for_every_address():
 async def test_reset_page_checks_the_cookie_link_and_resets():
     user = make_user()
     with db.session() as s:
-        from pwapp.services.passwords import request_password_reset
-
         request_password_reset(s, user.email, accounts.Client("198.51.100.7", "x"))
     with db.session() as s:
-        body = s.exec(select(OutboxMessage).where(OutboxMessage.template == "password_reset")).one().text()
-    token = body.split("token=", 1)[1].split()[0]
+        (mail,) = mails(s, template="password_reset")
+    token = RESET_LINK.search(mail.text()).group(1)
     cookie = f"{RESET_COOKIE}={token}"
     root, state = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")
     await run(ResetPasswordState.load, state)

@@ -1,0 +1,71 @@
+"""Shared test data and helpers for the service and API tests: clients, passwords, users, mail."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from pwapp.models import OutboxMessage, User
+from pwapp.models.outbox import PENDING
+from pwapp.services.accounts import Client, create_ticket, current_session, redeem_ticket, register
+from pwapp.services.passwords import request_password_reset
+from pwapp.settings import settings
+
+CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
+PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone")
+OLD = "Quartz-Harbor-Tulip-1987!"
+NEW = "Velvet-Canyon-Marble-2042?"
+BOB = "Orchid-Glacier-Falcon-7731#"
+ALICE = "alice@example.org"
+LINK_PREFIX = settings.base_url + "/auth/reset-password?token="
+RESET_LINK = re.compile(re.escape(LINK_PREFIX) + r"(\S+)")
+
+
+def make_user(db: Session, email: str = ALICE, password: str = OLD) -> User:
+    """Register `email` with `password` (confirmed) and commit."""
+    user = register(db, email, password, password)
+    db.commit()
+    return user
+
+
+def sign_in(db: Session, user: User, client: Client = CLIENT) -> str:
+    """A live session token for `user`, the way the browser gets one (ticket, then cookie)."""
+    redeemed = redeem_ticket(db, create_ticket(db, user, client))
+    assert redeemed is not None
+    db.commit()
+    return redeemed[0]
+
+
+def whoami(db: Session, token: str):
+    """(user, session) as a request carrying `token` would see them."""
+    found = current_session(db, token)
+    assert found is not None
+    return found
+
+
+def mails(db: Session | Engine, **where) -> list[OutboxMessage]:
+    """Outbox messages whose columns equal `where`, oldest first (an engine gets its own session)."""
+    if isinstance(db, Engine):
+        with Session(db) as s:
+            return mails(s, **where)
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    for column, value in where.items():
+        query = query.where(getattr(OutboxMessage, column) == value)
+    return list(db.exec(query).all())
+
+
+def newest_link(db: Session | Engine, email: str = ALICE) -> str:
+    """The reset token in the newest pending password_reset mail to `email`."""
+    sent = mails(db, template="password_reset", status=PENDING, recipient=email.strip().lower())
+    assert sent, "no reset mail was queued"
+    (token,) = RESET_LINK.findall(sent[-1].text())
+    return token
+
+
+def request_link(db: Session, email: str, client: Client = CLIENT, **kwargs) -> str:
+    """Ask the service for a reset link for `email` and return its token."""
+    request_password_reset(db, email, client, **kwargs)
+    db.commit()
+    return newest_link(db, email)
