@@ -131,3 +131,26 @@ def test_the_app_works_at_127_0_0_1_as_well_as_localhost(new_context, ui, unique
     email = unique_email("loopback")
     ui.register(page, email)
     assert page.url.startswith("http://127.0.0.1:")
+
+
+def test_log_in_and_out_with_the_keyboard_only(new_context, ui, unique_email):
+    email = unique_email("keyboard")
+    ui.register(new_context().new_page(), email)
+    page = new_context().new_page()
+    page.goto("/auth/login")
+    page.get_by_label("Email", exact=True).focus()
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")  # to the password field
+    page.keyboard.type(STRONG_PASSWORD)
+    page.keyboard.press("Tab")  # to its Show button, which reveals the password
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("type", "text")
+    page.keyboard.press("Shift+Tab")  # back to the password field
+    page.keyboard.press("Enter")  # submits the form
+    expect(page).to_have_url(ACCOUNT_URL)
+    for _ in range(10):  # Tab through the page until "Log out" has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Log out":
+            break
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(LOGIN_URL)
