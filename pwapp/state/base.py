@@ -22,6 +22,11 @@ def navigate(url: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
+def client_of(state: rx.State) -> accounts.Client:
+    """Who is on this connection: the IP Reflex resolved (trusted proxies only) and the browser."""
+    return accounts.Client(ip=state.router.session.client_ip, user_agent=state.router.headers.user_agent)
+
+
 def login_url(path: str) -> str:
     return f"/auth/login?next={quote(path, safe='/')}"
 
@@ -33,9 +38,6 @@ class AuthState(rx.State):
 
     def _session_token(self) -> str | None:
         return read_cookie(self.router.headers.cookie, SESSION_COOKIE)
-
-    def _client(self) -> accounts.Client:
-        return accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
 
     async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""

@@ -6,7 +6,7 @@ import reflex as rx
 
 from pwapp.services import passwords
 from pwapp.services.errors import AccountError, NotAuthenticated
-from pwapp.state.base import AuthState, login_url, navigate
+from pwapp.state.base import AuthState, client_of, login_url, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
 
@@ -28,7 +28,7 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
         self._start()
         yield
         sign_out_others = form.get("sign_out_others") in ("on", True, "true")
-        client = self._client()
+        client = client_of(self)
 
         def change(s, user, session):
             return passwords.change_password(

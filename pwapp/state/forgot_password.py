@@ -7,11 +7,11 @@ import reflex as rx
 from pwapp.db import in_db
 from pwapp.services import passwords
 from pwapp.services.errors import InvalidEmail
-from pwapp.state.base import AuthState
+from pwapp.state.base import client_of
 from pwapp.state.form import FormMixin, text
 
 
-class ForgotPasswordState(FormMixin, AuthState):
+class ForgotPasswordState(FormMixin, rx.State):
     """Form state of /auth/forgot-password; the answer never depends on the account existing."""
 
     @rx.event
@@ -23,7 +23,7 @@ class ForgotPasswordState(FormMixin, AuthState):
         self._start()
         yield
         try:
-            await in_db(passwords.request_password_reset, text(form, "email"), self._client())
+            await in_db(passwords.request_password_reset, text(form, "email"), client_of(self))
         except InvalidEmail as exc:
             self._fail(exc)
         else:

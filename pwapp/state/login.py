@@ -8,7 +8,7 @@ import reflex as rx
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import AuthState, navigate
+from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.web.cookies import safe_next
 
@@ -18,7 +18,7 @@ NOTICES = {
 }
 
 
-class LoginState(FormMixin, AuthState):
+class LoginState(FormMixin, rx.State):
     """Form state of /auth/login."""
 
     @rx.event
@@ -32,7 +32,7 @@ class LoginState(FormMixin, AuthState):
         yield
         target = safe_next(self.router.url.query_parameters.get("next"))
         try:
-            ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), self._client())
+            ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), client_of(self))
         except AccountError as exc:
             self._fail(exc)
             return

@@ -7,7 +7,7 @@ import reflex as rx
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import navigate
+from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
 
@@ -26,7 +26,7 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
     async def submit(self, form: dict[str, Any]):
         self._start()
         yield
-        client = accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
+        client = client_of(self)
 
         def register_and_sign_in(s):
             user = accounts.register(s, text(form, "email"), text(form, "new_password"), text(form, "confirm_password"))

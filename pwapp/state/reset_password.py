@@ -6,9 +6,8 @@ import reflex as rx
 
 from pwapp.db import in_db
 from pwapp.services import passwords
-from pwapp.services.accounts import Client
 from pwapp.services.errors import AccountError, ResetLinkError
-from pwapp.state.base import navigate
+from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
 from pwapp.web.cookies import RESET_COOKIE, read_cookie
@@ -41,7 +40,7 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
     async def submit(self, form: dict[str, Any]):
         self._start()
         yield
-        client = Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
+        client = client_of(self)
         try:
             await in_db(
                 passwords.reset_password,
