@@ -54,14 +54,21 @@ class Client:
         return browser_name(self.user_agent)
 
 
-def normalize_email(email: str) -> str:
+def valid_email(email: str) -> str:
     """The stored form of an address: email-validator's normal form, lower-cased, so neither
-    case nor Unicode/IDNA spelling makes two accounts (text that is no address: just lower-cased)."""
+    case nor Unicode/IDNA spelling makes two accounts; InvalidEmail when it is no address."""
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except ValueError:
-        pass
-    return email.strip().lower()
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except ValueError:  # EmailNotValidError, or text no address can hold
+        raise InvalidEmail() from None
+
+
+def normalize_email(email: str) -> str:
+    """`valid_email`, or for text that is no address, just trimmed and lower-cased (for lookups)."""
+    try:
+        return valid_email(email)
+    except InvalidEmail:
+        return email.strip().lower()
 
 
 def check_password(password: str, email: str) -> list[str]:
@@ -96,10 +103,9 @@ def register(db: Session, email: str, password: str, confirm: str | None = None)
     """Create an account, or raise InvalidInput with every field's problems."""
     errors: dict[str, list[str]] = {}
     try:
-        validate_email(email.strip(), check_deliverability=False)
-    except ValueError:  # EmailNotValidError, or text no address can hold
-        errors.update(InvalidEmail().errors)
-    email = normalize_email(email)
+        email = valid_email(email)
+    except InvalidEmail as exc:
+        errors.update(exc.errors)
     errors.update(password_field_errors(password, confirm, email))
     if not errors and find_user(db, email):
         errors.update(EmailTaken().errors)

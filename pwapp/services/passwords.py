@@ -6,7 +6,6 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from email_validator import validate_email
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -20,14 +19,13 @@ from pwapp.services.accounts import (
     Client,
     create_ticket,
     find_user,
-    normalize_email,
     password_field_errors,
     revoke_all_sessions,
     revoke_session,
+    valid_email,
 )
 from pwapp.services.errors import (
     IncorrectCurrentPassword,
-    InvalidEmail,
     InvalidInput,
     ResetLinkExpired,
     ResetLinkInvalid,
@@ -93,11 +91,7 @@ def request_password_reset(db: Session, email: str, client: Client, *, now: date
     Throttled per address and per IP: past the limit nothing is queued, and the caller's
     answer stays the same, so neither the page nor the limiter tells accounts apart.
     """
-    try:
-        validate_email(email.strip(), check_deliverability=False)
-    except ValueError:  # EmailNotValidError, or text no address can hold
-        raise InvalidEmail() from None
-    address = normalize_email(email)
+    address = valid_email(email)
     allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
     allowed = throttle.RESET_REQUEST_PER_IP.hit(client.ip) and allowed
     if not allowed:
