@@ -10,16 +10,22 @@ MIN_SCORE = 3
 _ZXCVBN_PREFIX = 72  # zxcvbn raises ValueError past 72 characters (and is quadratic): the first 72 decide its score
 
 
-def strength(password: str, user_inputs: list[str] | None = None) -> dict:
-    """zxcvbn's score (0-4) and its plain-word feedback for a password."""
-    result = zxcvbn(normalize(password)[:_ZXCVBN_PREFIX], user_inputs=user_inputs or [])
+def strength(password: str, email: str = "") -> dict:
+    """zxcvbn's score (0-4) and its plain-word feedback, counting the email as a guessable word."""
+    inputs = [email, email.split("@")[0]] if email else []
+    result = zxcvbn(normalize(password)[:_ZXCVBN_PREFIX], user_inputs=inputs)
     feedback = result["feedback"]
     tips = [feedback["warning"]] if feedback.get("warning") else []
     return {"score": result["score"], "feedback": tips + list(feedback.get("suggestions", []))}
 
 
-def problems(password: str, *, email: str = "", min_length: int, max_length: int) -> list[str]:
-    """Every reason the password is refused, in plain words; empty when it is acceptable."""
+def problems(
+    password: str, *, email: str = "", min_length: int, max_length: int, rated: dict | None = None
+) -> list[str]:
+    """Every reason the password is refused, in plain words; empty when it is acceptable.
+
+    `rated` is `strength(password, email)` when the caller has it already (the live meter).
+    """
     if not is_storable(password):
         return ["Use letters, digits, spaces, symbols or emoji only (no control characters)."]
     text = normalize(password)
@@ -34,8 +40,7 @@ def problems(password: str, *, email: str = "", min_length: int, max_length: int
     if email and (email.casefold() in lowered or (len(local) >= 4 and local in lowered)):
         reasons.append("Don't build your password from your email address.")
     if text and len(text) >= min_length:
-        inputs = [email, local] if email else []
-        result = strength(text, inputs)
+        result = rated or strength(text, email)
         if result["score"] < MIN_SCORE:
             reasons.append("This password is too easy to guess.")
             reasons.extend(result["feedback"])

@@ -71,13 +71,14 @@ def normalize_email(email: str) -> str:
         return email.strip().lower()
 
 
-def check_password(password: str, email: str) -> list[str]:
-    """Every policy reason to refuse `password` for the account `email`."""
+def check_password(password: str, email: str, rated: dict | None = None) -> list[str]:
+    """Every policy reason to refuse `password` for the account `email` (`rated`: its strength, if known)."""
     return password_policy.problems(
         password,
         email=email,
         min_length=settings.password_min_length,
         max_length=settings.password_max_length,
+        rated=rated,
     )
 
 

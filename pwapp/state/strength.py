@@ -28,9 +28,11 @@ class StrengthMixin(rx.State, mixin=True):
         if not value:
             self._clear_strength()
             return
-        result, problems = await asyncio.to_thread(
-            lambda: (strength(value, [self.email]), check_password(value, self.email))
-        )
+        def rate() -> tuple[dict, list[str]]:
+            rated = strength(value, self.email)  # once: the meter and the policy agree
+            return rated, check_password(value, self.email, rated)
+
+        result, problems = await asyncio.to_thread(rate)
         self.strength_score = result["score"]
         self.strength_label = LABELS[result["score"]]
         self.strength_tips = problems or result["feedback"]
