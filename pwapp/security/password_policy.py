@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
+from zxcvbn_rs_py import zxcvbn
 
 from pwapp.security.passwords import is_storable, normalize
 
 MIN_SCORE = 3
-_ZXCVBN_PREFIX = 72  # zxcvbn raises ValueError past 72 characters (and is quadratic): the first 72 decide its score
+_ZXCVBN_PREFIX = 72  # zxcvbn's matching is quadratic in length: the first 72 characters decide its score
 
 
 def strength(password: str, email: str = "") -> dict:
     """zxcvbn's score (0-4) and its plain-word feedback, counting the email as a guessable word."""
     inputs = [email, email.split("@")[0]] if email else []
     result = zxcvbn(normalize(password)[:_ZXCVBN_PREFIX], user_inputs=inputs)
-    feedback = result["feedback"]
-    tips = [feedback["warning"]] if feedback.get("warning") else []
-    return {"score": result["score"], "feedback": tips + list(feedback.get("suggestions", []))}
+    feedback = result.feedback
+    if feedback is None:
+        return {"score": int(result.score), "feedback": []}
+    tips = [feedback.warning] if feedback.warning else []
+    return {"score": int(result.score), "feedback": [str(tip) for tip in tips + list(feedback.suggestions)]}
 
 
 def problems(

@@ -24,7 +24,7 @@ class StrengthMixin(rx.State, mixin=True):
 
     @rx.event
     async def measure(self, value: str):
-        """Score `value` off the event loop (zxcvbn is pure Python)."""
+        """Score `value` off the event loop (zxcvbn takes up to a few ms)."""
         if not value:
             self._clear_strength()
             return
