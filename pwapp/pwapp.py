@@ -1,4 +1,4 @@
-"""The Reflex app: pages, HTTP routes, middleware and the mail sender."""
+"""The Reflex app: pages, HTTP routes, middleware and the background worker."""
 
 import reflex as rx
 from starlette.applications import Starlette
@@ -8,9 +8,10 @@ from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
 from pwapp.web.middleware import reset_link_to_cookie, security_headers
+from pwapp.worker import work_once
 
 http_routes = Starlette(routes=cookies.routes + api.routes)
 
 app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, security_headers])
 add_pages(app)
-app.register_lifespan_task(run_forever)
+app.register_lifespan_task(run_forever, work=work_once)

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from pwapp.models import OutboxMessage, User
 from pwapp.models.outbox import PENDING
 from pwapp.services.accounts import Client, create_ticket, current_session, redeem_ticket, register
-from pwapp.services.passwords import request_password_reset
+from pwapp.services.passwords import issue_reset_links, request_password_reset
 from pwapp.settings import settings
 
 CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
@@ -46,10 +46,13 @@ def whoami(db: Session, token: str):
 
 
 def mails(db: Session | Engine, **where) -> list[OutboxMessage]:
-    """Outbox messages whose columns equal `where`, oldest first (an engine gets its own session)."""
+    """Outbox messages whose columns equal `where`, oldest first, once the worker has turned
+    queued reset requests into mail and committed (an engine gets its own session)."""
     if isinstance(db, Engine):
         with Session(db) as s:
             return mails(s, **where)
+    issue_reset_links(db, limit=1000)
+    db.commit()
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     for column, value in where.items():
         query = query.where(getattr(OutboxMessage, column) == value)

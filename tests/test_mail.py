@@ -341,7 +341,7 @@ async def test_run_forever_survives_errors(tmp_path, caplog):
     broken = make_engine(f"sqlite:///{tmp_path}/no-tables.db")
     task = asyncio.create_task(run_forever(0.01, engine=broken, settings=mail_settings()))
     try:
-        await async_wait_until(lambda: caplog.text.count("mail sender failed") >= 2)
+        await async_wait_until(lambda: caplog.text.count("background work failed") >= 2)
         assert not task.done()
     finally:
         task.cancel()

@@ -28,7 +28,12 @@ from pwapp.services.errors import (
     ResetLinkUsed,
     TooManyAttempts,
 )
-from pwapp.services.passwords import check_reset_link, request_password_reset, reset_password
+from pwapp.services.passwords import (
+    check_reset_link,
+    issue_reset_links,
+    request_password_reset,
+    reset_password,
+)
 from pwapp.settings import settings
 from tests.factories import (
     CLIENT,
@@ -127,7 +132,7 @@ def test_fourth_request_for_an_address_is_silently_dropped(db, alice):
 
 
 def test_known_and_unknown_email_do_the_same_database_work(db, engine, alice):
-    def statements(email: str) -> list[tuple[str, str]]:
+    def statements(step) -> list[tuple[str, str]]:
         seen: list[tuple[str, str]] = []
 
         def record(conn, cursor, statement, parameters, context, executemany):
@@ -135,14 +140,17 @@ def test_known_and_unknown_email_do_the_same_database_work(db, engine, alice):
 
         event.listen(engine, "before_cursor_execute", record)
         try:
-            request_password_reset(db, email, CLIENT)
+            step()
             db.commit()
         finally:
             event.remove(engine, "before_cursor_execute", record)
         return seen
 
-    known = statements("alice@example.org")
-    unknown = statements("nobody@example.org")
+    # Answering: one queued row, whatever the address.
+    accepted = [statements(lambda: request_password_reset(db, email, CLIENT)) for email in ("alice@example.org", "nobody@example.org")]
+    assert accepted[0] == accepted[1] == [("INSERT", "reset_request")]
+    # The worker, one request at a time: the same statements for the account and the stranger.
+    known, unknown = (statements(lambda: issue_reset_links(db, limit=1)) for _ in range(2))
     assert known == unknown
     assert ("SELECT", "user") in known
     assert ("INSERT", "password_reset") in known
@@ -164,6 +172,40 @@ def _shape(statement: str) -> tuple[str, str]:
     if match:
         return match.group(1).upper(), match.group(2)
     return statement.split()[0].upper(), ""
+
+
+def test_two_workers_issue_each_queued_request_exactly_once(engine, db):
+    addresses = [f"user{i:02d}@example.org" for i in range(30)]
+    for i, address in enumerate(addresses):
+        make_user(db, address, OLD)
+        request_password_reset(db, address, Client(ip=f"192.0.2.{i}"))
+    db.commit()
+    start = threading.Barrier(2)
+    issued: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            start.wait(timeout=10)
+            while True:
+                with Session(engine) as own:
+                    count = issue_reset_links(own, limit=3)
+                    own.commit()
+                if not count:
+                    return
+                issued.append(count)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert sum(issued) == 30
+    assert sorted(m.recipient for m in mails(db, template="password_reset", status=PENDING)) == addresses
+    assert all(r.superseded_at is None for r in db.exec(select(PasswordReset)).all())
 
 
 # --- checking a link ---------------------------------------------------------------------
@@ -258,6 +300,7 @@ def test_validly_signed_token_with_the_wrong_secret_is_invalid(db, alice):
 
 def test_decoy_record_for_unknown_email_cannot_be_redeemed(db, alice):
     request_password_reset(db, "nobody@example.org", CLIENT)
+    issue_reset_links(db)
     db.commit()
     decoy = only_reset_record(db)
     assert decoy.user_id is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -160,17 +161,18 @@ async def run_forever(
     engine: Engine | None = None,
     settings: Settings | None = None,
     limit: int = 50,
+    work: Callable[..., int] = send_pending,
 ) -> None:
-    """Send due mail every `poll_seconds` until cancelled; errors are logged.
+    """Run `work` (by default: send due mail) every `poll_seconds` until cancelled; errors are logged.
 
-    Polling (not waking on each commit) keeps delivery work unrelated to any one request,
+    Polling (not waking on each commit) keeps this work unrelated to any one request,
     so response times cannot tell whether a reset request found an account.
     """
     while True:
         try:
-            handled = await asyncio.to_thread(send_pending, engine, limit=limit, settings=settings)
+            handled = await asyncio.to_thread(work, engine, limit=limit, settings=settings)
         except Exception:
-            log.exception("mail sender failed; trying again in %s s", poll_seconds)
+            log.exception("background work failed; trying again in %s s", poll_seconds)
             handled = 0
         if handled < limit:
             await asyncio.sleep(poll_seconds)

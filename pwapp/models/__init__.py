@@ -1,8 +1,8 @@
 """SQLModel tables; importing this package registers them all."""
 
 from pwapp.models.outbox import OutboxMessage
-from pwapp.models.password_reset import PasswordReset
+from pwapp.models.password_reset import PasswordReset, ResetRequest
 from pwapp.models.user import User
 from pwapp.models.user_session import UserSession
 
-__all__ = ["OutboxMessage", "PasswordReset", "User", "UserSession"]
+__all__ = ["OutboxMessage", "PasswordReset", "ResetRequest", "User", "UserSession"]

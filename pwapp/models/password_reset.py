@@ -20,3 +20,14 @@ class PasswordReset(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     superseded_at: datetime | None = None
+
+
+class ResetRequest(SQLModel, table=True):
+    """A "forgot password" request accepted but not yet turned into a link (a durable queue:
+    the answer goes out once this row is committed; the worker makes the link and the mail)."""
+
+    __tablename__ = "reset_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    requested_at: datetime = Field(default_factory=utcnow)

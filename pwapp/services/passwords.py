@@ -6,11 +6,11 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
-from pwapp.models import PasswordReset, User, UserSession
+from pwapp.models import PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
 from pwapp.security.passwords import hash_password, normalize, verify_password
 from pwapp.security.tokens import BadResetToken, ExpiredResetToken, digest, load_reset, new_token, sign_reset
@@ -86,17 +86,38 @@ def change_password(
 
 
 def request_password_reset(db: Session, email: str, client: Client, *, now: datetime | None = None) -> None:
-    """Queue a reset link when `email` has an account; identical work and answer when it does not.
+    """Accept a reset request for `email`: one queued row, the same for every address.
 
-    Throttled per address and per IP: past the limit nothing is queued, and the caller's
-    answer stays the same, so neither the page nor the limiter tells accounts apart.
+    The link is made later by `issue_reset_links`, so the answer cannot depend on whether
+    the address has an account. Throttled per address and per IP: past the limit nothing
+    is queued, and the caller's answer stays the same.
     """
     address = valid_email(email)
     allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
     allowed = throttle.RESET_REQUEST_PER_IP.hit(client.ip) and allowed
-    if not allowed:
-        return
-    now = now or utcnow()
+    if allowed:
+        db.add(ResetRequest(email=address, requested_at=now or utcnow()))
+
+
+def issue_reset_links(db: Session, *, limit: int = 20) -> int:
+    """Turn up to `limit` queued requests into links and queued mail; returns how many.
+
+    Each request is claimed by deleting its row, so two workers never issue the same one.
+    """
+    claim = select(ResetRequest.id).order_by(ResetRequest.id).limit(limit)
+    if db.get_bind().dialect.name == "postgresql":
+        claim = claim.with_for_update(skip_locked=True)
+    claimed = db.execute(
+        delete(ResetRequest).where(ResetRequest.id.in_(claim)).returning(ResetRequest.id, ResetRequest.email, ResetRequest.requested_at)
+    ).all()
+    for _, address, requested_at in sorted(claimed):  # in request order: a later one supersedes
+        _issue_reset_link(db, address, requested_at)
+    return len(claimed)
+
+
+def _issue_reset_link(db: Session, address: str, now: datetime) -> None:
+    """Queue a link when `address` has an account; identical work (a dead record, a mail
+    stored unsent) when it does not."""
     user = find_user(db, address)
     owner_id = user.id if user is not None and user.is_active else None
     db.execute(
