@@ -11,6 +11,7 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from pwapp.security.moving_window import InProcessStorage
 from pwapp.settings import settings
 
 
@@ -24,8 +25,8 @@ class Throttled(Exception):
 
 @lru_cache(maxsize=1)
 def limiter() -> MovingWindowRateLimiter:
-    """The process-wide limiter: Redis when PWAPP_REDIS_URL is set, else in memory."""
-    return MovingWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
+    """The process-wide limiter: Redis when PWAPP_REDIS_URL is set, else in this process."""
+    return MovingWindowRateLimiter(storage_from_string(settings.redis_url) if settings.redis_url else InProcessStorage())
 
 
 @dataclass(frozen=True)
