@@ -6,8 +6,10 @@ Start the sender with `app.register_lifespan_task(pwapp.mail.run_forever)` or
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
+from pwapp.db import utcnow
 from pwapp.mail.compose import check_recipient, render
 from pwapp.mail.sender import run_forever, send_pending
 from pwapp.models.outbox import DISCARDED, PENDING, OutboxMessage
@@ -26,21 +28,23 @@ def queue(
     context: dict,
     discard: bool = False,
     settings: Settings | None = None,
-) -> OutboxMessage:
-    """Render `template` for `to` and add it to the outbox in `db` (flushed, not committed).
+) -> int:
+    """Render `template` for `to` and add it to the outbox in `db` (not committed); returns its id.
 
     `discard=True` stores the row as DISCARDED: same work, never sent. The sender's next
     poll (every 2 s in the app) delivers the others.
     """
     rendered = render(template, context, settings or default_settings)
-    row = OutboxMessage(
+    now = utcnow()
+    row = insert(OutboxMessage).values(
         recipient=check_recipient(to),
         template=template,
         subject=rendered.subject,
         text_body=seal(rendered.text),
         html_body=seal(rendered.html),
         status=DISCARDED if discard else PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
-    db.add(row)
-    db.flush()
-    return row
+    return db.execute(row.returning(OutboxMessage.id)).scalar_one()

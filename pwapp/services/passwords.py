@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
@@ -18,7 +18,6 @@ from pwapp.services import notices
 from pwapp.services.accounts import (
     Client,
     create_ticket,
-    find_user,
     password_field_errors,
     revoke_all_sessions,
     revoke_session,
@@ -96,7 +95,7 @@ def request_password_reset(db: Session, email: str, client: Client, *, now: date
     allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
     allowed = throttle.RESET_REQUEST_PER_IP.hit(client.ip) and allowed
     if allowed:
-        db.add(ResetRequest(email=address, requested_at=now or utcnow()))
+        db.execute(insert(ResetRequest).values(email=address, requested_at=now or utcnow()))
 
 
 def issue_reset_links(db: Session, *, limit: int = 20) -> int:
@@ -116,10 +115,9 @@ def issue_reset_links(db: Session, *, limit: int = 20) -> int:
 
 
 def _issue_reset_link(db: Session, address: str, now: datetime) -> None:
-    """Queue a link when `address` has an account; identical work (a dead record, a mail
-    stored unsent) when it does not."""
-    user = find_user(db, address)
-    owner_id = user.id if user is not None and user.is_active else None
+    """Queue a link when `address` has an account; identical statements (a record naming no
+    account, a mail stored unsent) when it does not. Core statements: the worker's hot path."""
+    owner_id = db.execute(select(User.id).where(User.email == address, User.is_active.is_(True))).scalar()
     db.execute(
         update(PasswordReset)
         .where(
@@ -128,17 +126,17 @@ def _issue_reset_link(db: Session, address: str, now: datetime) -> None:
             PasswordReset.superseded_at.is_(None),
         )
         .values(superseded_at=now)
+        .execution_options(synchronize_session=False)
     )
     secret = new_token()
-    record = PasswordReset(
+    record = insert(PasswordReset).values(
         user_id=owner_id,
         token_hash=digest(secret),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.reset_token_max_age),
     )
-    db.add(record)
-    db.flush()
-    token = sign_reset(settings.secret_key, record.id, secret)
+    record_id = db.execute(record.returning(PasswordReset.id)).scalar_one()
+    token = sign_reset(settings.secret_key, record_id, secret)
     url = f"{settings.base_url}/auth/reset-password?token={token}"
     notices.reset_link(db, address, url, has_account=owner_id is not None)
 
