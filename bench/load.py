@@ -38,6 +38,22 @@ class Usage:
         }
 
 
+def mean_usage(rounds: list[dict]) -> dict:
+    """Usage.summary() of equal-sized rounds, averaged field by field."""
+    rounds = [r for r in rounds if r]
+    if not rounds:
+        return {}
+
+    def mean(values: list[float]) -> float:
+        return round(statistics.fmean(values), 2)
+
+    return {
+        "server_cpu_ms_per_request": mean([r["server_cpu_ms_per_request"] for r in rounds]),
+        "client_cpu_ms_per_request": mean([r["client_cpu_ms_per_request"] for r in rounds]),
+        "cores_busy": {k: mean([r["cores_busy"][k] for r in rounds]) for k in rounds[0]["cores_busy"]},
+    }
+
+
 @dataclass
 class Reply:
     """A whole response: status, headers and body, read before the clock stops."""

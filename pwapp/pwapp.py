@@ -1,5 +1,7 @@
 """The Reflex app: pages, HTTP routes, middleware and the background worker."""
 
+import gc
+
 import reflex as rx
 from starlette.applications import Starlette
 
@@ -15,3 +17,10 @@ http_routes = Starlette(routes=cookies.routes + api.routes)
 app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, security_headers])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
+
+
+@app.register_lifespan_task
+async def freeze_startup_objects():
+    """Exempt what start-up loaded (~130k objects: Reflex, the compiled app) from garbage
+    collection: a full collection took ~70 ms of GIL-held CPU and now scans only newer objects."""
+    gc.freeze()
