@@ -331,7 +331,8 @@ async def run_series(args: argparse.Namespace, server: AppServer, emails: list[s
             how = "1:1 in shuffled order" if block == 1 else f"in alternating blocks of {block}"
             log(f"reset-request: {rounds} x ({count} known + {count} unknown addresses), {how}, concurrency {conc}")
             known, unknown = Series("known", conc), Series("unknown", conc)
-            spent, drained, before = [], [], max_reset_id()
+            log(f"worker idle after {await worker_idle()} s")  # earlier requests are not this series' rows
+            spent, drained, walls, before = [], [], [], max_reset_id()
             for round_ in range(rounds):
                 jobs = []
                 for first in range(0, count, block):
@@ -345,12 +346,11 @@ async def run_series(args: argparse.Namespace, server: AppServer, emails: list[s
                     # Strict alternation at an even concurrency ties each branch to a slot in the
                     # workers' rhythm (that alone moved the p50 ratio by ~7%, either way between runs).
                     random.Random(round_).shuffle(jobs)
-                log(f"worker idle after {await worker_idle()} s")  # earlier links are not this round's load
                 used = usage()
-                wall = await run_jobs(jobs, conc, client)
+                walls.append(await run_jobs(jobs, conc, client))
                 spent.append(used.summary(2 * count))
-                drained.append(await worker_idle())
-                known.wall = unknown.wall = known.wall + wall
+                drained.append(await worker_idle())  # this round's links are not the next round's load
+            known.wall = unknown.wall = sum(walls)
             rows = reset_rows_since(before)
             series[f"reset_request_known{label}"] = known.summary()
             series[f"reset_request_unknown{label}"] = unknown.summary()
