@@ -25,8 +25,12 @@ from pwapp.db import make_engine, utcnow
 from pwapp.mail import cli, queue, run_forever, send_pending
 from pwapp.mail.compose import render
 from pwapp.mail.sender import MAX_ATTEMPTS, retry_delay
+from pwapp.models import ResetRequest
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, OutboxMessage
+from pwapp.services.passwords import request_password_reset
 from pwapp.settings import settings as base_settings
+from pwapp.worker import work_once
+from tests.factories import CLIENT, NEW, make_user
 from tests.mail_server import MailServer
 
 BASE_URL = "https://pw.example.test"
@@ -334,6 +338,32 @@ async def test_run_forever_sends_what_a_previous_process_left(engine, mail_serve
 
 
 @pytest.mark.asyncio
+async def test_the_apps_worker_mails_a_link_requested_before_a_restart(tmp_path, mail_server):
+    url = f"sqlite:///{tmp_path}/app.db"
+    answering = make_engine(url)
+    SQLModel.metadata.create_all(answering)
+    with Session(answering) as db:
+        make_user(db, "grace@example.com", NEW)
+        request_password_reset(db, "grace@example.com", CLIENT)  # answered once this commits
+        db.commit()
+    answering.dispose()  # that process is gone; the request is a row
+
+    restarted = make_engine(url)
+    task = asyncio.create_task(run_forever(0.05, engine=restarted, settings=smtp_settings(mail_server), work=work_once))
+    try:
+        await async_wait_until(lambda: len(mail_server.received()) >= 1)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    (msg,) = mail_server.received()
+    assert msg["To"] == "grace@example.com"
+    assert "/auth/reset-password?token=" in msg.get_body(("plain",)).get_content()
+    with Session(restarted) as db:
+        assert db.exec(select(ResetRequest)).all() == []
+    restarted.dispose()
+
+
 async def test_run_forever_survives_errors(tmp_path, caplog):
     broken = make_engine(f"sqlite:///{tmp_path}/no-tables.db")
     task = asyncio.create_task(run_forever(0.01, engine=broken, settings=mail_settings()))
