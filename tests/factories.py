@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -72,3 +74,25 @@ def request_link(db: Session, email: str, client: Client = CLIENT, **kwargs) -> 
     request_password_reset(db, email, client, **kwargs)
     db.commit()
     return newest_link(db, email)
+
+
+def run_together(work: Callable[[], None], threads: int = 2) -> None:
+    """Run `work` in `threads` threads released at the same moment; re-raise the first error."""
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait(timeout=10)
+            work()
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in started), "a thread did not finish"
+    if errors:
+        raise errors[0]

@@ -10,7 +10,6 @@ import email.policy
 import logging
 import os
 import re
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, Outbo
 from pwapp.services.passwords import request_password_reset
 from pwapp.settings import settings as base_settings
 from pwapp.worker import work_once
-from tests.factories import CLIENT, NEW, make_user
+from tests.factories import CLIENT, NEW, make_user, run_together
 from tests.mail_server import MailServer
 
 BASE_URL = "https://pw.example.test"
@@ -287,27 +286,17 @@ def test_two_senders_send_each_message_exactly_once(any_engine_url, mail_server)
     recipients = [f"user{i:02d}@example.com" for i in range(30)]
     queue_mails(setup, s, recipients)
 
-    start = threading.Barrier(2)
     handled: list[int] = []
-    errors: list[BaseException] = []
 
     def sender():
         own = make_engine(any_engine_url)
         try:
-            start.wait()
             while count := send_pending(own, limit=3, settings=s):
                 handled.append(count)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
         finally:
             own.dispose()
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
+    run_together(sender)
     assert sum(handled) == 30
     assert sorted(m["To"] for m in mail_server.received()) == recipients
     assert {r.status for r in outbox_rows(setup)} == {SENT}
