@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from pwapp import db as pwdb
@@ -43,33 +43,26 @@ def _due(now: datetime):
     )
 
 
-def _claim(engine: Engine, limit: int, now: datetime) -> list[int]:
-    """Mark up to `limit` due rows SENDING for this sender and return their ids."""
-    claim = {"status": SENDING, "claimed_until": now + CLAIM}
-    candidates = (
-        select(outbox.c.id).where(_due(now)).order_by(outbox.c.next_attempt_at, outbox.c.id)
-    )
+def _claim(engine: Engine, limit: int, now: datetime) -> list[OutboxMessage]:
+    """Mark up to `limit` due rows SENDING for this sender and return them, in one statement.
+
+    SQLite runs one writer at a time; on PostgreSQL, SKIP LOCKED leaves rows that another
+    sender is claiming to it, and a row it claimed first is no longer due when re-checked.
+    """
+    due = select(outbox.c.id).where(_due(now)).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            ids = list(conn.scalars(candidates.limit(limit).with_for_update(skip_locked=True)))
-            if ids:
-                conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**claim))
-            return ids
-    while True:  # rows lost to another sender are no longer due, so this ends
-        with engine.connect() as conn:
-            ids = list(conn.scalars(candidates.limit(limit)))
-        if not ids:
-            return []
-        with engine.begin() as conn:
-            mine = [row_id for row_id in ids if _claim_one(conn, row_id, claim, now)]
-        if mine:
-            return mine
-
-
-def _claim_one(conn: Connection, row_id: int, claim: dict, now: datetime) -> bool:
-    """One conditional UPDATE: True only for the sender whose update changed the row."""
-    won = conn.execute(update(outbox).where(outbox.c.id == row_id, _due(now)).values(**claim))
-    return won.rowcount == 1
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due))
+        .values(status=SENDING, claimed_until=now + CLAIM)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    with Session(engine, expire_on_commit=False) as db:
+        rows = db.scalars(claim).all()
+        db.commit()
+    return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
 
 
 def _release(engine: Engine, ids: list[int]) -> None:
@@ -102,12 +95,9 @@ def _failure(row: OutboxMessage, error: DeliveryError, now: datetime) -> dict:
     }
 
 
-def _deliver(
-    engine: Engine, row_id: int, backend: Backend, settings: Settings, now: datetime
-) -> str:
+def _deliver(engine: Engine, row: OutboxMessage, backend: Backend, settings: Settings, now: datetime) -> str:
     """Send one claimed row, record the outcome and return the row's new status."""
-    with Session(engine, expire_on_commit=False) as db:
-        row = db.get(OutboxMessage, row_id)
+    row_id = row.id
     try:
         backend.send(build_message(row, settings))
     except DeliveryError as exc:
@@ -142,17 +132,17 @@ def send_pending(
     engine = engine or pwdb.engine()
     settings = settings or default_settings
     now = now or pwdb.utcnow()
-    ids = _claim(engine, limit, now)
+    rows = _claim(engine, limit, now)
     backend = get_backend(settings)
     started = time.monotonic()
-    for done, row_id in enumerate(ids):
+    for done, row in enumerate(rows):
         if time.monotonic() - started > BATCH_BUDGET_SECONDS:
-            _release(engine, ids[done:])
+            _release(engine, [r.id for r in rows[done:]])
             return done
-        if _deliver(engine, row_id, backend, settings, now) == PENDING:
-            _release(engine, ids[done + 1 :])
+        if _deliver(engine, row, backend, settings, now) == PENDING:
+            _release(engine, [r.id for r in rows[done + 1 :]])
             return done + 1
-    return len(ids)
+    return len(rows)
 
 
 async def run_forever(
