@@ -36,7 +36,7 @@ def queue(
     """
     rendered = render(template, context, settings or default_settings)
     now = utcnow()
-    row = insert(OutboxMessage).values(
+    row = insert(OutboxMessage.__table__).values(
         recipient=check_recipient(to),
         template=template,
         subject=rendered.subject,
@@ -47,4 +47,4 @@ def queue(
         next_attempt_at=now,
         created_at=now,
     )
-    return db.execute(row.returning(OutboxMessage.id)).scalar_one()
+    return db.execute(row.returning(OutboxMessage.__table__.c.id)).scalar_one()
