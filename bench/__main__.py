@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent client workers (default 8)")
     parser.add_argument("--requests", type=int, default=200, help="requests per cheap series: reset-request known and unknown each (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="loaded reset-request rounds of --requests each, the worker idle in between (default 5)")
-    parser.add_argument("--hash-requests", type=int, default=None, help="requests per hash-bound series: change-password, reset-confirm (default requests/2)")
+    parser.add_argument("--hash-requests", type=int, default=None, help="requests per hash-bound series: change-password, reset-confirm (default: --requests)")
     parser.add_argument("--serial-requests", type=int, default=200, help="extra reset-request known+unknown pairs at concurrency 1, for unloaded latency (default 200; 0 to skip)")
     parser.add_argument("--hash-samples", type=int, default=20, help="in-process hash/verify samples (default 20)")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for the server (the prod build is slow)")
@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (DB, mail, app.log)")
     args = parser.parse_args(argv)
     if args.hash_requests is None:
-        args.hash_requests = max(args.concurrency, args.requests // 2)
+        args.hash_requests = max(args.concurrency, args.requests)
     for name in ("users", "concurrency", "requests", "rounds", "hash_requests", "hash_samples"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -108,17 +108,6 @@ def forwarded_for() -> dict[str, str]:
     """A distinct client IP per request (10.0.0.1, 10.0.0.2, …), honoured through one trusted hop."""
     n = next(_ips)
     return {"X-Forwarded-For": f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"}
-
-
-def median_ms(fn, samples: int) -> tuple[float, float]:
-    """Median wall time and median CPU time (this thread) of `fn`, in ms."""
-    wall, cpu = [], []
-    for _ in range(samples):
-        started, started_cpu = time.perf_counter(), time.thread_time()
-        fn()
-        wall.append(time.perf_counter() - started)
-        cpu.append(time.thread_time() - started_cpu)
-    return round(statistics.median(wall) * 1000, 2), round(statistics.median(cpu) * 1000, 2)
 
 
 def loadavg() -> list[float] | None:
@@ -158,22 +147,39 @@ def register_users(count: int, run_id: str) -> tuple[list[str], float]:
     return emails, time.perf_counter() - started
 
 
-def measure_hashing(samples: int, email: str) -> dict:
-    """Median hash and verify (argon2id as configured) and one policy check (zxcvbn)."""
+def time_hashing(samples: int, email: str) -> dict[str, list[tuple[float, float]]]:
+    """(wall, thread CPU) seconds of `samples` hashes, verifies and policy checks, interleaved so
+    that a drift in the machine's speed reaches all three alike."""
     from pwapp.security.passwords import hash_password, verify_password
     from pwapp.services.accounts import check_password
 
     stored = hash_password(PASSWORD_A)
-    hash_wall, hash_cpu = median_ms(lambda: hash_password(PASSWORD_B), samples)
-    verify_wall, verify_cpu = median_ms(lambda: verify_password(PASSWORD_A, stored), samples)
-    policy_wall, policy_cpu = median_ms(lambda: check_password(PASSWORD_B, email), samples)
+    jobs = {
+        "hash": lambda: hash_password(PASSWORD_B),
+        "verify": lambda: verify_password(PASSWORD_A, stored),
+        "policy_zxcvbn": lambda: check_password(PASSWORD_B, email),
+    }
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in jobs}
+    for _ in range(samples):
+        for name, job in jobs.items():
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            job()
+            times[name].append((time.perf_counter() - started, time.thread_time() - started_cpu))
+    return times
+
+
+def hashing_summary(before: dict, after: dict) -> dict:
+    """Medians in ms over both brackets of the change-password series, and each bracket's own."""
+    ms = lambda values: round(statistics.median(values) * 1000, 2)  # noqa: E731
+    pooled = {name: before[name] + after[name] for name in before}
     return {
-        "hash": hash_wall,
-        "verify": verify_wall,
-        "policy_zxcvbn": policy_wall,
-        "cpu": {"hash": hash_cpu, "verify": verify_cpu, "policy_zxcvbn": policy_cpu},
-        "samples": samples,
-        "how": "medians of wall time (hash, verify, policy_zxcvbn) and of thread CPU time (cpu)",
+        **{name: ms([wall for wall, _ in times]) for name, times in pooled.items()},
+        "cpu": {name: ms([cpu for _, cpu in times]) for name, times in pooled.items()},
+        "verify_plus_hash_before": ms([w for w, _ in before["verify"]]) + ms([w for w, _ in before["hash"]]),
+        "verify_plus_hash_after": ms([w for w, _ in after["verify"]]) + ms([w for w, _ in after["hash"]]),
+        "samples": len(pooled["hash"]),
+        "how": "medians of wall time (hash, verify, policy_zxcvbn) and of thread CPU time (cpu), "
+        "sampled in turn just before and just after the change-password series",
     }
 
 
@@ -187,7 +193,7 @@ def parallel_pairs_per_second(samples: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=cores) as pool:
         list(pool.map(lambda _: (verify_password(PASSWORD_A, stored), hash_password(PASSWORD_B)), range(count)))
-    return round(count / (time.perf_counter() - started), 2)
+    return count / (time.perf_counter() - started)
 
 
 def max_reset_id() -> int:
@@ -294,8 +300,9 @@ def users_needed(args: argparse.Namespace) -> int:
 async def run_series(
     args: argparse.Namespace, server: AppServer, emails: list[str], run_id: str, timing: dict
 ) -> tuple[dict, dict]:
-    """Every series; `timing` gets the in-process argon2 figures, taken just before change-password
-    (this machine's speed drifts by tens of percent over minutes; the ratio needs both at once)."""
+    """Every series; `timing` gets the in-process argon2 figures, taken just before and just after
+    change-password (this machine's speed drifts by tens of percent over minutes; the ratio needs
+    both under the same conditions)."""
     from bench.load import Client, Series, Usage, mean_usage, run_jobs, run_workers, timed
 
     c = args.concurrency
@@ -390,8 +397,8 @@ async def run_series(
         series["login"] = login.summary() | used.summary(len(pool))
 
         log(f"timing argon2id in-process ({args.hash_samples} samples each), the server idle")
-        timing["hash_ms"] = measure_hashing(args.hash_samples, emails[0])
-        timing["parallel_pairs"] = parallel_pairs_per_second(args.hash_samples)
+        before = time_hashing(args.hash_samples, emails[0])
+        parallel_before = parallel_pairs_per_second(args.hash_samples)
         log(f"change-password: {args.hash_requests} requests, concurrency {c}, each worker owning its users")
         change = Series("change", c)
         current = {e: PASSWORD_A for e in pool}
@@ -414,6 +421,10 @@ async def run_series(
         used = usage()
         await run_workers(change, change_worker, client)
         series["change_password"] = change.summary() | used.summary(len(change.latencies))
+        log("timing argon2id in-process again, the server idle")
+        after = time_hashing(args.hash_samples, emails[0])
+        timing["hash_ms"] = hashing_summary(before, after)
+        timing["parallel_pairs"] = round((parallel_before + parallel_pairs_per_second(args.hash_samples)) / 2, 2)
 
         # --- reset-confirm: one fresh link per user, read from the outbox, confirmed once.
         confirm_users = iter(emails)
@@ -475,7 +486,7 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
         "how": [
             "change_rps_ratio = change-password req/s / hash_bound_change_rps (the target). "
             "change_rps_ratio_to_parallel_in_process divides by the verify+hash pairs/s one thread per "
-            "core actually reached in-process just before (two argon2 threads do not scale perfectly "
+            "core actually reached in-process before and after (two argon2 threads do not scale perfectly "
             "on every machine). change_ratio_if_server_had_every_core = (verify + hash CPU ms) / server "
             "CPU ms per change request: a projection for a machine where nothing else runs, not a "
             "measurement.",
@@ -542,8 +553,9 @@ def markdown(result: dict) -> str:
         + row("Reset confirm (unloaded)", "reset_confirm_c1", "")
         + row("Login (setup)", "login", "")
         + f"\nargon2id hash {h['hash']} ms, verify {h['verify']} ms, zxcvbn policy check {h['policy_zxcvbn']} ms "
-        f"(medians in-process, taken just before the change-password series); hash-bound change-password limit = cores / (verify + hash) = "
-        f"{result['hash_bound_change_rps']} req/s (one thread per core, measured just before the series: "
+        f"(medians in-process, sampled in turn just before and just after the change-password series: "
+        f"verify + hash {h['verify_plus_hash_before']} ms before, {h['verify_plus_hash_after']} ms after); hash-bound change-password limit = cores / (verify + hash) = "
+        f"{result['hash_bound_change_rps']} req/s (one thread per core, the mean of before and after: "
         f"{result['hash_pairs_per_s_parallel_in_process']} verify+hash pairs/s). \"Other processes' cores\" "
         "is how much of the machine something other than pwapp and the bench client used during the series: "
         "when it is high, the series measured a starved server. A reset request is answered once it is "
