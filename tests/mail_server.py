@@ -1,4 +1,4 @@
-"""A real SMTP server for tests: aiosmtpd on 127.0.0.1 that keeps what it accepts.
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1 (with SMTPUTF8) that keeps what it accepts.
 
     with MailServer() as server:          # or the `mail_server` fixture
         ...send to 127.0.0.1:server.port...
@@ -52,7 +52,7 @@ class MailServer:
 
     def start(self) -> "MailServer":
         """Start listening on `self.port`."""
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
         self._controller.start()
         return self
 

@@ -216,6 +216,25 @@ def test_smtp_message_has_headers_text_html_and_links_on_base_url(engine, mail_s
     assert row.sent_at is not None and row.claimed_until is None
 
 
+def test_international_names_addresses_and_subject_arrive_intact(engine, mail_server):
+    s = smtp_settings(mail_server, mail_from="Zoë at pwapp <no-reply@pw.example.test>")
+    queue_mails(engine, s, ["ana@bücher.example", "jörg@example.com"])
+    with engine.begin() as conn:
+        conn.execute(update(OutboxMessage).values(subject="Réinitialisez votre mot de passe"))
+    assert send_pending(engine, settings=s) == 2
+
+    idn_domain, utf8_local_part = mail_server.received()
+    # The domain goes out in its ASCII form, which any server takes; a non-ASCII local part
+    # has no ASCII form and goes out as UTF-8 under SMTPUTF8.
+    assert idn_domain["To"] == "ana@xn--bcher-kva.example"
+    assert utf8_local_part["To"] == "jörg@example.com"
+    for msg in (idn_domain, utf8_local_part):
+        assert msg["From"] == "Zoë at pwapp <no-reply@pw.example.test>"
+        assert msg["Subject"] == "Réinitialisez votre mot de passe"
+        assert RESET_URL in msg.get_body(("plain",)).get_content()
+    assert {r.status for r in outbox_rows(engine)} == {SENT}
+
+
 def test_smtp_down_then_up_delivers_exactly_once(engine):
     server = MailServer()  # not started: nothing listens on its port
     s = smtp_settings(server, smtp_password="hunter2-smtp-secret")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import re
 import smtplib
 import ssl
 from datetime import datetime, timezone
-from email.message import EmailMessage
+from email.message import Message
+from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +22,8 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TOKEN_PARAM = re.compile(r"(token=)[^\s&#\"'<>]+", re.IGNORECASE)
 _TOKEN_LIKE_SEGMENT = re.compile(r"^[A-Za-z0-9_.~-]{20,}$")
 _REDACTED = "[redacted]"
+# Headers as built; an address that needs it (non-ASCII local part) as UTF-8.
+FILE_POLICY = email.policy.default.clone(utf8=True)
 
 
 class DeliveryError(Exception):
@@ -34,7 +38,7 @@ class DeliveryError(Exception):
 class Backend(Protocol):
     """Anything that can deliver one message or raise `DeliveryError`."""
 
-    def send(self, msg: EmailMessage) -> None: ...
+    def send(self, msg: Message) -> None: ...
 
 
 def redact(text: str) -> str:
@@ -64,8 +68,8 @@ class ConsoleBackend:
     def __init__(self, settings: Settings):
         self.production = settings.env == "production"
 
-    def send(self, msg: EmailMessage) -> None:
-        body = msg.get_body(("plain",)).get_content()
+    def send(self, msg: Message) -> None:
+        body = msg.get_payload(0).get_payload(decode=True).decode("utf-8")
         if self.production:
             body = redact(body)
         text = f"To: {msg['To']}\nSubject: {msg['Subject']}\n\n{body.rstrip()}\n"
@@ -79,14 +83,14 @@ class FileBackend:
     def __init__(self, settings: Settings):
         self.directory = settings.mail_dir
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
             ident = msg["Message-ID"].strip("<>").partition("@")[0]
             path = self.directory / f"{stamp}-{ident}.eml"
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(msg.as_bytes())
+            tmp.write_bytes(msg.as_bytes(policy=FILE_POLICY))
             tmp.replace(path)
         except OSError as exc:
             raise DeliveryError(f"cannot write mail file: {exc.strerror}", permanent=False) from exc
@@ -111,7 +115,7 @@ class SmtpBackend:
             return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=tls)
         return smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
 
-    def _deliver(self, msg: EmailMessage) -> None:
+    def _deliver(self, msg: Message) -> None:
         s = self.settings
         client = self._connect()
         try:
@@ -119,7 +123,10 @@ class SmtpBackend:
                 client.starttls(context=ssl.create_default_context())
             if s.smtp_username:
                 client.login(s.smtp_username, s.smtp_password)
-            refused = client.send_message(msg)
+            sender, recipient = parseaddr(msg["From"])[1], msg["To"]
+            # Like smtplib's send_message, which needs an EmailMessage: SMTPUTF8 only when needed.
+            utf8 = () if (sender + recipient).isascii() else ("SMTPUTF8", "BODY=8BITMIME")
+            refused = client.sendmail(sender, [recipient], msg.as_bytes(policy=email.policy.SMTPUTF8), mail_options=utf8)
         finally:
             try:
                 client.quit()
@@ -129,7 +136,7 @@ class SmtpBackend:
             code, message = next(iter(refused.values()))
             raise DeliveryError(_response_reason(code, message), permanent=code >= 500)
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         try:
             self._deliver(msg)
         except smtplib.SMTPRecipientsRefused as exc:
