@@ -22,8 +22,13 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TOKEN_PARAM = re.compile(r"(token=)[^\s&#\"'<>]+", re.IGNORECASE)
 _TOKEN_LIKE_SEGMENT = re.compile(r"^[A-Za-z0-9_.~-]{20,}$")
 _REDACTED = "[redacted]"
-# Headers as built; an address that needs it (non-ASCII local part) as UTF-8.
-FILE_POLICY = email.policy.default.clone(utf8=True)
+
+
+def wire_bytes(msg: Message, linesep: str = "\n") -> bytes:
+    """The message as built (compat32 writes the text it was given), or, for a recipient whose
+    local part is not ASCII, with that address in UTF-8 as SMTPUTF8 expects."""
+    policy = email.policy.compat32 if msg["To"].isascii() else email.policy.default.clone(utf8=True)
+    return msg.as_bytes(policy=policy.clone(linesep=linesep))
 
 
 class DeliveryError(Exception):
@@ -90,7 +95,7 @@ class FileBackend:
             ident = msg["Message-ID"].strip("<>").partition("@")[0]
             path = self.directory / f"{stamp}-{ident}.eml"
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(msg.as_bytes(policy=FILE_POLICY))
+            tmp.write_bytes(wire_bytes(msg))
             tmp.replace(path)
         except OSError as exc:
             raise DeliveryError(f"cannot write mail file: {exc.strerror}", permanent=False) from exc
@@ -126,7 +131,7 @@ class SmtpBackend:
             sender, recipient = parseaddr(msg["From"])[1], msg["To"]
             # Like smtplib's send_message, which needs an EmailMessage: SMTPUTF8 only when needed.
             utf8 = () if (sender + recipient).isascii() else ("SMTPUTF8", "BODY=8BITMIME")
-            refused = client.sendmail(sender, [recipient], msg.as_bytes(policy=email.policy.SMTPUTF8), mail_options=utf8)
+            refused = client.sendmail(sender, [recipient], wire_bytes(msg, "\r\n"), mail_options=utf8)
         finally:
             try:
                 client.quit()

@@ -100,9 +100,10 @@ def build_message(row: OutboxMessage, settings: Settings) -> Message:
 
     Built with the email package's compat32 classes, which take a quarter of `EmailMessage`'s
     CPU: every header is set as final text (RFC 2047 words where it is not ASCII), so nothing
-    is parsed or refolded. Write it with a `utf8=True` policy: an address may need SMTPUTF8.
+    is parsed or refolded. Backends write it with `wire_bytes` (an address may need SMTPUTF8).
     """
-    msg = MIMEMultipart("alternative")
+    # Base64 lines never hold "=_", so this boundary needs no search through the bodies.
+    msg = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}")
     msg["From"] = _mailbox(settings.mail_from)
     msg["To"] = mail_address(row.recipient)
     msg["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8").encode()
