@@ -407,8 +407,11 @@ def test_console_backend_hides_tokens_in_production(engine, capsys, caplog):
 def test_console_backend_prints_the_link_in_development(engine, capsys):
     s = mail_settings(env="development", mail_backend="console")
     queue_mails(engine, s, ["heidi@example.com"])
+    with engine.begin() as conn:
+        conn.execute(update(OutboxMessage).values(subject="Réinitialisez votre mot de passe"))
     assert send_pending(engine, settings=s) == 1
-    assert RESET_URL in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert RESET_URL in out and "Subject: Réinitialisez votre mot de passe" in out
 
 
 def test_file_backend_writes_a_parseable_eml(engine, tmp_path):

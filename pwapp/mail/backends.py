@@ -8,6 +8,7 @@ import re
 import smtplib
 import ssl
 from datetime import datetime, timezone
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
 from typing import Protocol
@@ -77,7 +78,8 @@ class ConsoleBackend:
         body = msg.get_payload(0).get_payload(decode=True).decode("utf-8")
         if self.production:
             body = redact(body)
-        text = f"To: {msg['To']}\nSubject: {msg['Subject']}\n\n{body.rstrip()}\n"
+        subject = make_header(decode_header(msg["Subject"]))  # RFC 2047 words back to text
+        text = f"To: {msg['To']}\nSubject: {subject}\n\n{body.rstrip()}\n"
         log.info("mail (console backend)\n%s", text)
         print(f"----- mail -----\n{text}----------------", flush=True)
 
