@@ -428,6 +428,18 @@ def test_file_backend_writes_a_parseable_eml(engine, tmp_path):
     assert outbox_row(engine, row_id).status == SENT
 
 
+def test_file_backend_redacts_links_in_production(engine, tmp_path):
+    s = mail_settings(env="production", mail_backend="file", mail_dir=tmp_path / "mails")
+    queue_mails(engine, s, ["judy@example.com"])
+    assert send_pending(engine, settings=s) == 1
+
+    [path] = (tmp_path / "mails").iterdir()
+    assert TOKEN.encode() not in path.read_bytes()
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    for kind in ("plain", "html"):
+        assert f"{BASE_URL}/auth/reset-password?[redacted]" in msg.get_body((kind,)).get_content()
+
+
 # --- command line -------------------------------------------------------------------------
 
 

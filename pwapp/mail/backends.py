@@ -10,6 +10,7 @@ import ssl
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
 from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -84,13 +85,21 @@ class ConsoleBackend:
         print(f"----- mail -----\n{text}----------------", flush=True)
 
 
+def _redacted(part: Message) -> MIMEText:
+    return MIMEText(redact(part.get_payload(decode=True).decode("utf-8")), part.get_content_subtype(), "utf-8")
+
+
 class FileBackend:
-    """Writes each mail as `<mail_dir>/<utc timestamp>-<id>.eml`."""
+    """Writes each mail as `<mail_dir>/<utc timestamp>-<id>.eml`; in production, as on the
+    console, every link's secret parts are redacted, so no live reset link rests on disk."""
 
     def __init__(self, settings: Settings):
         self.directory = settings.mail_dir
+        self.production = settings.env == "production"
 
     def send(self, msg: Message) -> None:
+        if self.production:
+            msg.set_payload([_redacted(part) for part in msg.get_payload()])
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
