@@ -69,6 +69,11 @@ def redact(text: str) -> str:
     return _TOKEN_PARAM.sub(r"\1" + _REDACTED, _URL.sub(_url, text))
 
 
+def _text(part: Message) -> str:
+    """One text part's content, decoded."""
+    return part.get_payload(decode=True).decode("utf-8")
+
+
 class ConsoleBackend:
     """Logs and prints each mail; in production every link's secret parts are redacted."""
 
@@ -76,7 +81,7 @@ class ConsoleBackend:
         self.production = settings.env == "production"
 
     def send(self, msg: Message) -> None:
-        body = msg.get_payload(0).get_payload(decode=True).decode("utf-8")
+        body = _text(msg.get_payload(0))
         if self.production:
             body = redact(body)
         subject = make_header(decode_header(msg["Subject"]))  # RFC 2047 words back to text
@@ -86,7 +91,7 @@ class ConsoleBackend:
 
 
 def _redacted(part: Message) -> MIMEText:
-    return MIMEText(redact(part.get_payload(decode=True).decode("utf-8")), part.get_content_subtype(), "utf-8")
+    return MIMEText(redact(_text(part)), part.get_content_subtype(), "utf-8")
 
 
 class FileBackend:
@@ -140,8 +145,9 @@ class SmtpBackend:
             if s.smtp_username:
                 client.login(s.smtp_username, s.smtp_password)
             sender, recipient = parseaddr(msg["From"])[1], msg["To"]
-            # Like smtplib's send_message, which needs an EmailMessage: SMTPUTF8 only when needed.
-            utf8 = () if (sender + recipient).isascii() else ("SMTPUTF8", "BODY=8BITMIME")
+            # Like smtplib's send_message, which needs an EmailMessage: SMTPUTF8 only when the
+            # recipient needs it (build_message leaves only its local part non-ASCII).
+            utf8 = () if recipient.isascii() else ("SMTPUTF8", "BODY=8BITMIME")
             refused = client.sendmail(sender, [recipient], wire_bytes(msg, "\r\n"), mail_options=utf8)
         finally:
             try:
