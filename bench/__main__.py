@@ -498,13 +498,19 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
         ],
     }
     verdict = {
-        "change_rps_ratio>=0.75": change_ratio is not None and change_ratio >= TARGET_CHANGE_RATIO,
-        "reset_request_p50_ms<10": every.get("p50_ms") is not None and every["p50_ms"] < TARGET_RESET_P50_MS,
+        "change_rps_ratio>=0.75": _clean(change) and change_ratio is not None and change_ratio >= TARGET_CHANGE_RATIO,
+        "reset_request_p50_ms<10": _clean(every) and every["p50_ms"] < TARGET_RESET_P50_MS,
         "known_unknown_p50_ratio_in_0.95_1.05": bool(measured)
+        and all(_clean(series.get(f"reset_request_{kind}{label}")) for kind in ("known", "unknown") for label in ("", "_c1"))
         and all(TARGET_RATIO_RANGE[0] <= r <= TARGET_RATIO_RANGE[1] for r in measured),
-        "confirm_p50_ms<150": confirm.get("p50_ms") is not None and confirm["p50_ms"] < TARGET_CONFIRM_P50_MS,
+        "confirm_p50_ms<150": _clean(confirm) and confirm["p50_ms"] < TARGET_CONFIRM_P50_MS,
     }
     return verdict, detail
+
+
+def _clean(series: dict | None) -> bool:
+    """A series counts toward a target only if it ran and every answer was a 2xx."""
+    return bool(series and series.get("p50_ms") is not None and not series.get("errors"))
 
 
 def _ratio(series: dict, label: str) -> float | None:
