@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=40, help="users whose passwords the change series rotates (default 40)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent client workers (default 8)")
     parser.add_argument("--requests", type=int, default=200, help="requests per cheap series: reset-request known and unknown each (default 200)")
-    parser.add_argument("--rounds", type=int, default=5, help="loaded reset-request rounds of --requests each, the worker idle in between (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="reset-request rounds, loaded (--requests each) and unloaded (--serial-requests each), the worker idle in between (default 5)")
     parser.add_argument("--hash-requests", type=int, default=None, help="requests per hash-bound series: change-password, reset-confirm (default: --requests)")
     parser.add_argument("--serial-requests", type=int, default=200, help="extra reset-request known+unknown pairs at concurrency 1, for unloaded latency (default 200; 0 to skip)")
     parser.add_argument("--hash-samples", type=int, default=20, help="in-process hash/verify samples (default 20)")
@@ -290,7 +290,7 @@ def users_needed(args: argparse.Namespace) -> int:
     return max(
         args.users,
         args.hash_requests + serial_confirms(args),
-        math.ceil((args.requests * args.rounds + args.serial_requests) / 2),
+        math.ceil((args.requests + args.serial_requests) * args.rounds / 2),
     )
 
 
@@ -335,7 +335,7 @@ async def run_series(
         # SERIAL_BLOCK, so each block also pays for whatever its own requests cost afterwards.
         for label, conc, count, block, rounds in (
             ("", c, args.requests, 1, args.rounds),
-            ("_c1", 1, args.serial_requests, SERIAL_BLOCK, 1),
+            ("_c1", 1, args.serial_requests, SERIAL_BLOCK, args.rounds),
         ):
             if count <= 0:
                 continue
@@ -551,7 +551,11 @@ def markdown(result: dict) -> str:
         )
         + row("Reset request, known address", "reset_request_known", "req/s: its share of the run")
         + row("Reset request, unknown address", "reset_request_unknown", "req/s: its share of the run")
-        + row("Reset request, all (unloaded)", "reset_request_all_c1", f"alternating blocks of {SERIAL_BLOCK}")
+        + row(
+            "Reset request, all (unloaded)",
+            "reset_request_all_c1",
+            f"{s.get('reset_request_all_c1', {}).get('rounds')} rounds of alternating blocks of {SERIAL_BLOCK}",
+        )
         + row("Reset request, known (unloaded)", "reset_request_known_c1", "")
         + row("Reset request, unknown (unloaded)", "reset_request_unknown_c1", "")
         + row("Change password", "change_password", f"{detail['change_rps_ratio']} × hash-bound limit")
