@@ -502,7 +502,7 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
         "change_rps_ratio>=0.75": _clean(change) and change_ratio is not None and change_ratio >= TARGET_CHANGE_RATIO,
         "reset_request_p50_ms<10": _clean(every) and every["p50_ms"] < TARGET_RESET_P50_MS,
         "known_unknown_p50_ratio_in_0.95_1.05": bool(measured)
-        and all(_clean(series.get(f"reset_request_{kind}{label}")) for kind in ("known", "unknown") for label in ("", "_c1"))
+        and all(_clean(s) for name, s in series.items() if name.startswith("reset_request_"))
         and all(TARGET_RATIO_RANGE[0] <= r <= TARGET_RATIO_RANGE[1] for r in measured),
         "confirm_p50_ms<150": _clean(confirm) and confirm["p50_ms"] < TARGET_CONFIRM_P50_MS,
     }
