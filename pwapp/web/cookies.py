@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from pwapp import db
-from pwapp.db import utcnow
+from pwapp.db import in_db, utcnow
 from pwapp.services import accounts
 from pwapp.settings import settings
 
@@ -58,8 +57,7 @@ def _seconds_until(moment: datetime) -> int:
 async def start_session(request: Request) -> RedirectResponse:
     """Swap a one-time login ticket for the session cookie, then go to `next`."""
     ticket = request.query_params.get("ticket", "")
-    with db.session() as s:
-        issued = accounts.redeem_ticket(s, ticket) if ticket else None
+    issued = await in_db(accounts.redeem_ticket, ticket) if ticket else None
     if issued is None:
         return RedirectResponse("/auth/login", status_code=303)
     token, expires_at = issued
