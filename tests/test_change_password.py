@@ -84,6 +84,26 @@ def test_five_wrong_current_passwords_lock_the_form(db, alice):
     change_password(db, bob_me, bob_session, BOB, NEW, NEW, client=CLIENT)
 
 
+def test_the_right_current_password_clears_the_count_of_wrong_ones(db, alice):
+    user, laptop, _ = alice
+    me, session = whoami(db, laptop)
+    for i in range(4):
+        with pytest.raises(InvalidInput):
+            change_password(db, me, session, f"wrong-{i}", NEW, NEW, client=CLIENT)
+    # Mistakes in the new password, with the right current one, never pause the form...
+    for _ in range(6):
+        with pytest.raises(InvalidInput) as caught:
+            change_password(db, me, session, OLD, "short", "short", client=CLIENT)
+        assert list(caught.value.errors) == ["new_password"]
+    # ...and the count of wrong current passwords starts again from zero.
+    for i in range(5):
+        with pytest.raises(InvalidInput) as caught:
+            change_password(db, me, session, f"wrong-again-{i}", NEW, NEW, client=CLIENT)
+        assert caught.value.errors == IncorrectCurrentPassword().errors
+    with pytest.raises(TooManyAttempts):
+        change_password(db, me, session, OLD, NEW, NEW, client=CLIENT)
+
+
 def test_every_problem_is_reported_together(db, alice):
     user, laptop, _ = alice
     me, session = whoami(db, laptop)

@@ -23,9 +23,9 @@ def test_attempts_counted_by_one_process_throttle_the_other(two_processes, monke
     limit = throttle.LOGIN_PER_ACCOUNT
     monkeypatch.setattr(throttle, "limiter", lambda: first)
     for _ in range(10):
-        limit.hit("victim@example.org")
+        limit.attempt("victim@example.org")
     monkeypatch.setattr(throttle, "limiter", lambda: second)
     with pytest.raises(throttle.Throttled) as caught:
-        limit.check("victim@example.org")
+        limit.attempt("victim@example.org")
     assert 0 < caught.value.retry_after <= 15 * 60
-    limit.check("someone-else@example.org")
+    limit.attempt("someone-else@example.org")

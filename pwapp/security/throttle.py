@@ -40,15 +40,15 @@ class Throttle:
     def item(self) -> RateLimitItem:
         return parse(self.rate)
 
-    def check(self, key: str) -> None:
-        """Raise Throttled when `key` has used up its attempts; counts nothing."""
-        if not limiter().test(self.item, self.name, key):
+    def hit(self, key: str) -> bool:
+        """Count one attempt for `key`, atomically; False (counting nothing) when over the limit."""
+        return limiter().hit(self.item, self.name, key)
+
+    def attempt(self, key: str) -> None:
+        """Count one attempt for `key` before doing it; raise Throttled when over the limit."""
+        if not self.hit(key):
             reset = limiter().get_window_stats(self.item, self.name, key).reset_time
             raise Throttled(max(1, math.ceil(reset - time.time())))
-
-    def hit(self, key: str) -> bool:
-        """Count one attempt for `key`; False when it was over the limit."""
-        return limiter().hit(self.item, self.name, key)
 
     def clear(self, key: str) -> None:
         """Forget `key`'s attempts (after a success that proves ownership)."""

@@ -118,17 +118,24 @@ def register(db: Session, email: str, password: str, confirm: str | None = None)
     return user
 
 
+def count_attempt(limit: throttle.Throttle, key: str) -> None:
+    """Count one attempt on `limit` for `key`, or raise TooManyAttempts when it is used up."""
+    try:
+        limit.attempt(key)
+    except throttle.Throttled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+
+
 def authenticate(db: Session, email: str, password: str, client: Client) -> User:
     """The active account whose password this is, with throttling and constant work.
 
-    Unknown emails verify against a dummy hash so they take as long as wrong passwords.
+    Every attempt is counted (per IP, then per account) before the password is verified, so
+    simultaneous requests get no more verifies than the limits; a success clears the account's
+    count. Unknown emails verify against a dummy hash so they take as long as wrong passwords.
     """
     account_key = normalize_email(email)
-    for limit, key in ((throttle.LOGIN_PER_ACCOUNT, account_key), (throttle.LOGIN_PER_IP, client.ip)):
-        try:
-            limit.check(key)
-        except throttle.Throttled as exc:
-            raise TooManyAttempts(exc.retry_after) from None
+    count_attempt(throttle.LOGIN_PER_IP, client.ip)
+    count_attempt(throttle.LOGIN_PER_ACCOUNT, account_key)
     user = find_user(db, email)
     if user is None:
         verify_dummy(password)
@@ -136,8 +143,6 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     else:
         ok, new_hash = verify_password(password, user.password_hash)
     if not ok or not user.is_active:
-        throttle.LOGIN_PER_ACCOUNT.hit(account_key)
-        throttle.LOGIN_PER_IP.hit(client.ip)
         raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash

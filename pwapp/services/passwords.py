@@ -17,6 +17,7 @@ from pwapp.security.tokens import BadResetToken, ExpiredResetToken, digest, load
 from pwapp.services import notices
 from pwapp.services.accounts import (
     Client,
+    count_attempt,
     create_ticket,
     password_field_errors,
     revoke_all_sessions,
@@ -32,7 +33,6 @@ from pwapp.services.errors import (
     ResetLinkSuperseded,
     ResetLinkUsed,
     SamePassword,
-    TooManyAttempts,
 )
 from pwapp.settings import settings
 
@@ -57,21 +57,20 @@ def change_password(
 
     The current session is always replaced (its old token dies); other sessions are revoked
     unless `sign_out_others` is False. `issue` makes the new credential (browser ticket or API token).
+    Each current password given counts as a guess before it is verified; a right one clears the count.
     """
-    try:
-        throttle.CURRENT_PASSWORD_PER_USER.check(str(user.id))
-    except throttle.Throttled as exc:
-        raise TooManyAttempts(exc.retry_after) from None
+    limit, key = throttle.CURRENT_PASSWORD_PER_USER, str(user.id)
+    if current:
+        count_attempt(limit, key)  # before the verify, so simultaneous guesses cannot pass the limit
     errors = password_field_errors(new, confirm, user.email)
     if current and normalize(current) == normalize(new):
         errors.setdefault("new_password", []).extend(SamePassword().messages)
     if not current:
         errors["current_password"] = ["Enter your current password."]
+    elif verify_password(current, user.password_hash)[0]:
+        limit.clear(key)
     else:
-        ok, _ = verify_password(current, user.password_hash)
-        if not ok:
-            throttle.CURRENT_PASSWORD_PER_USER.hit(str(user.id))
-            errors.update(IncorrectCurrentPassword().errors)
+        errors.update(IncorrectCurrentPassword().errors)
     if errors:
         raise InvalidInput(errors)
     _set_password(db, user, new)
