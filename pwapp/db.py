@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from pwapp.files import tighten, write_new
 from pwapp.settings import settings
 
 
@@ -21,10 +23,37 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for an in-memory or `uri=true` database."""
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:" or parsed.query.get("uri"):
+        return None
+    return Path(parsed.database)
+
+
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite gives its -wal and -shm files
+    the database's mode), and tighten files that were left readable by others."""
+    try:
+        write_new(path)
+    except FileExistsError:
+        pass
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        tighten(name)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout so writers queue."""
+    """An engine for `url`; SQLite gets WAL and a busy timeout so writers queue, and its files
+    are readable by their owner only."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        path = _sqlite_file(url)
+
+        if path is not None:
+
+            @event.listens_for(engine, "do_connect")
+            def _private_files(_dialect, _record, _args, _kwargs):
+                _owner_only(path)
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):

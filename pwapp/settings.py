@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from pwapp.files import publish_once, tighten
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,8 +58,8 @@ def _secret_key(env: str) -> str:
         raise SettingsError("PWAPP_SECRET_KEY is required when PWAPP_ENV=production")
     path = ROOT / ".secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        publish_once(path, secrets.token_urlsafe(48).encode())
+    tighten(path)  # a key file from an older version may be readable by others
     return path.read_text().strip()
 
 

@@ -31,6 +31,14 @@ def _fresh_throttles():
     yield
 
 
+@pytest.fixture
+def permissive_umask():
+    """Umask 022 (new files readable by everyone unless pwapp says otherwise), restored after."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path):
     """A fresh, migrated-equivalent database per test."""

@@ -6,10 +6,13 @@
 
 `MailServer(reject={"x@example.com"})` answers 550 for those recipients; a server
 that is created but not started is "down": nothing listens on its port yet.
+`MailServer(hold=event)` keeps each message it receives but answers its 250 only once
+`event` is set, so a test can kill the sender in between.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -31,9 +34,12 @@ def free_port() -> int:
 class MailServer:
     """An SMTP server whose accepted messages land in `messages` (parsed, newest last)."""
 
-    def __init__(self, *, reject: set[str] | frozenset[str] = frozenset()):
+    def __init__(
+        self, *, reject: set[str] | frozenset[str] = frozenset(), hold: threading.Event | None = None
+    ):
         self.port = free_port()
         self.reject = {address.lower() for address in reject}
+        self.hold = hold
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
@@ -48,6 +54,8 @@ class MailServer:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+        if self.hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 60)
         return "250 Message accepted for delivery"
 
     def start(self) -> "MailServer":

@@ -10,7 +10,11 @@ import email.policy
 import logging
 import os
 import re
+import subprocess
+import sys
+import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import jinja2
@@ -23,10 +27,11 @@ import pwapp.models  # noqa: F401  (registers every table)
 from pwapp.db import make_engine, utcnow
 from pwapp.mail import cli, queue, run_forever, send_pending
 from pwapp.mail.compose import render
-from pwapp.mail.sender import MAX_ATTEMPTS, retry_delay
+from pwapp.mail.sender import CLAIM, MAX_ATTEMPTS, retry_delay
 from pwapp.models import ResetRequest
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, OutboxMessage
 from pwapp.services.passwords import request_password_reset
+from pwapp.settings import ROOT
 from pwapp.settings import settings as base_settings
 from pwapp.worker import work_once
 from tests.factories import CLIENT, NEW, make_user, run_together
@@ -320,6 +325,46 @@ def test_two_senders_send_each_message_exactly_once(any_engine_url, mail_server)
     assert sorted(m["To"] for m in mail_server.received()) == recipients
     assert {r.status for r in outbox_rows(setup)} == {SENT}
     setup.dispose()
+
+
+def test_a_sender_killed_after_the_server_took_a_mail_sends_it_again_with_the_same_message_id(tmp_path):
+    url = f"sqlite:///{tmp_path}/mail.db"
+    engine = make_engine(url)
+    SQLModel.metadata.create_all(engine)
+    answered = threading.Event()
+    with MailServer(hold=answered) as server:
+        s = smtp_settings(server)
+        first, second = queue_mails(engine, s, ["first@example.com", "second@example.com"])
+        sender = subprocess.Popen(  # a real sender process, killed once the server has the mail
+            [sys.executable, "-m", "pwapp", "mail", "send-pending", "--limit", "1"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=os.environ | {
+                "PWAPP_DATABASE_URL": url, "PWAPP_SECRET_KEY": s.secret_key, "PWAPP_BASE_URL": s.base_url,
+                "PWAPP_MAIL_FROM": s.mail_from, "PWAPP_MAIL_BACKEND": "smtp", "PWAPP_SMTP_HOST": "127.0.0.1",
+                "PWAPP_SMTP_PORT": str(server.port), "PWAPP_SMTP_SECURITY": "none",
+            },
+        )
+        try:
+            server.wait_for(1, timeout=60)
+            sender.kill()
+            sender.wait(timeout=10)
+        finally:
+            answered.set()
+            sender.kill()
+        assert outbox_row(engine, first).status == SENDING  # it never learned the server took it
+
+        now = utcnow()
+        assert send_pending(engine, settings=s, now=now) == 1  # the other row; the claimed one waits
+        assert send_pending(engine, settings=s, now=now + CLAIM + timedelta(seconds=1)) == 1
+        copy, other, again = server.wait_for(3)
+
+    assert [m["To"] for m in (copy, other, again)] == [
+        "first@example.com", "second@example.com", "first@example.com"
+    ]
+    assert copy["Message-ID"] == again["Message-ID"] != other["Message-ID"]
+    assert copy.get_body(("plain",)).get_content() == again.get_body(("plain",)).get_content()
+    assert {r.status for r in outbox_rows(engine)} == {SENT}
+    engine.dispose()
 
 
 @pytest.mark.asyncio

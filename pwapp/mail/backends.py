@@ -15,6 +15,7 @@ from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from pwapp.files import private_dir, write_new
 from pwapp.settings import Settings
 from pwapp.settings import settings as default_settings
 
@@ -95,8 +96,9 @@ def _redacted(part: Message) -> MIMEText:
 
 
 class FileBackend:
-    """Writes each mail as `<mail_dir>/<utc timestamp>-<id>.eml`; in production, as on the
-    console, every link's secret parts are redacted, so no live reset link rests on disk."""
+    """Writes each mail as `<mail_dir>/<utc timestamp>-<id>.eml` (folder 0700, files 0600); in
+    production, as on the console, every link's secret parts are redacted, so no live reset
+    link rests on disk."""
 
     def __init__(self, settings: Settings):
         self.directory = settings.mail_dir
@@ -106,12 +108,12 @@ class FileBackend:
         if self.production:
             msg.set_payload([_redacted(part) for part in msg.get_payload()])
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory)
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
             ident = msg["Message-ID"].strip("<>").partition("@")[0]
             path = self.directory / f"{stamp}-{ident}.eml"
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(wire_bytes(msg))
+            write_new(tmp, wire_bytes(msg))
             tmp.replace(path)
         except OSError as exc:
             raise DeliveryError(f"cannot write mail file: {exc.strerror}", permanent=False) from exc

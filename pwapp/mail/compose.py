@@ -7,6 +7,8 @@ Each mail `<name>` needs `<name>.subject.txt`, `<name>.txt` and `<name>.html`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import uuid
 from dataclasses import dataclass
@@ -83,6 +85,15 @@ def _message_domain(settings: Settings) -> str:
     return sender.rpartition("@")[2] or urlsplit(settings.base_url).hostname or "localhost"
 
 
+def message_id(row: OutboxMessage, settings: Settings) -> str:
+    """The `Message-ID` of every copy of one outbox row, so a copy sent again after a crash is
+    recognisably the same message: a keyed hash of the row's id and creation time, which a new
+    database never repeats and which tells nobody how many mails were sent."""
+    name = f"pwapp outbox message {row.id} {row.created_at:%Y%m%dT%H%M%S%f}".encode()
+    digest = hmac.new(settings.secret_key.encode(), name, hashlib.sha256).hexdigest()
+    return f"<{digest[:32]}@{_message_domain(settings)}>"
+
+
 def mail_address(address: str) -> str:
     """A bare address for headers and the envelope: an internationalized domain in its ASCII
     (IDNA) form, which every server takes; a non-ASCII local part stays and needs SMTPUTF8."""
@@ -108,7 +119,7 @@ def build_message(row: OutboxMessage, settings: Settings) -> Message:
     msg["To"] = mail_address(row.recipient)
     msg["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8").encode()
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{_message_domain(settings)}>"
+    msg["Message-ID"] = message_id(row, settings)
     msg.attach(MIMEText(row.text(), "plain", "utf-8"))
     msg.attach(MIMEText(row.html(), "html", "utf-8"))
     return msg

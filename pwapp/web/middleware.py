@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import RedirectResponse
@@ -17,11 +17,14 @@ SECURITY_HEADERS = {
     "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
     "cross-origin-opener-policy": "same-origin",
 }
+HSTS = "max-age=63072000; includeSubDomains"  # two years; sent only when PWAPP_BASE_URL is https
 RESET_PAGE = "/auth/reset-password"
 
 
 def security_headers(app):
     """Add the security headers to every HTTP response; never cache pages or API answers."""
+
+    https = urlsplit(settings.base_url).scheme == "https"
 
     async def wrapped(scope, receive, send):
         if scope["type"] != "http":
@@ -32,6 +35,8 @@ def security_headers(app):
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("strict-transport-security", HSTS)
                 kind = headers.get("content-type", "")
                 if kind.startswith(("text/html", "application/json")) or not kind:
                     headers["cache-control"] = "no-store"
