@@ -19,6 +19,7 @@ from pwapp.settings import settings as default_settings
 
 RESET_BATCH = 20  # requests per transaction: short, so request handlers' inserts are not held up
 PURGE_SECONDS = 300
+PURGE_BATCHES = 40  # per tick: a backlog drains over several ticks, between the other work
 log = logging.getLogger("pwapp.worker")
 
 
@@ -53,6 +54,7 @@ def purge_if_due(engine: Engine, settings: Settings, schedule: Every = PURGE) ->
         engine,
         retention=timedelta(days=settings.retention_days),
         idle=timedelta(minutes=settings.session_idle_minutes),
+        max_batches=PURGE_BATCHES,
     )
     if not result.finished:
         schedule.soon()

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, SQLModel
 
+from pwapp import worker
 from pwapp.db import make_engine, utcnow
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT
 from pwapp.services.accounts import active_sessions, create_ticket, current_session, redeem_ticket
 from pwapp.services.passwords import check_reset_link
-from pwapp.services.retention import LOCK_KEY, TICKET_MARGIN, outbox, purge, resets, sessions
+from pwapp.services.retention import BATCH, LOCK_KEY, TICKET_MARGIN, outbox, purge, resets, sessions
 from pwapp.settings import settings
 from pwapp.worker import Every, work_once
 from tests.factories import CLIENT, make_user, request_link, run_together, sign_in
@@ -76,6 +77,18 @@ def add_mail(db: Session, status: str, at: datetime, **values) -> int:
 
 def ids(db: Session, table) -> set[int]:
     return set(db.scalars(select(table.c.id)))
+
+
+def dead_sessions(engine, count: int) -> list[int]:
+    """`count` sessions revoked before the cut-off, of a new user."""
+    now = utcnow()
+    with Session(engine) as db:
+        user = make_user(db, f"user{secrets.token_hex(4)}@example.org")
+        row = {"user_id": user.id, "created_at": now, "last_seen_at": now, "expires_at": now,
+               "revoked_at": now - RETENTION - SECOND}
+        db.execute(insert(sessions), [{**row, "token_hash": secrets.token_hex(32)} for _ in range(count)])
+        db.commit()
+        return sorted(ids(db, sessions))
 
 
 def test_dead_sessions_go_after_retention_and_unredeemed_tickets_soon_after_expiry(engine, db, alice):
@@ -171,23 +184,15 @@ def test_purge_works_in_batches_and_stops_at_its_cap(engine, db, alice):
     assert ids(db, sessions) == set()
 
 
-def test_two_purges_at_once_delete_each_row_once(engine, db, alice):
-    now = utcnow()
-    db.execute(
-        insert(sessions),
-        [
-            {"user_id": alice.id, "token_hash": secrets.token_hex(32), "created_at": now, "last_seen_at": now,
-             "expires_at": now - RETENTION - SECOND}
-            for _ in range(1200)
-        ],
-    )
-    db.commit()
+def test_two_purges_at_once_delete_each_row_once(engine):
+    dead_sessions(engine, 1200)
     results = []
 
-    run_together(lambda: results.append(purge(engine, retention=RETENTION, idle=IDLE, now=now, batch=50, max_batches=1000)))
+    run_together(lambda: results.append(purge(engine, retention=RETENTION, idle=IDLE, batch=50)))
 
     assert sum(r.deleted["sessions"] for r in results) == 1200
-    assert db.scalar(select(func.count()).select_from(sessions)) == 0
+    with Session(engine) as db:
+        assert db.scalar(select(func.count()).select_from(sessions)) == 0
 
 
 def test_the_worker_purges_when_due_with_the_configured_retention(engine, db, alice):
@@ -208,6 +213,19 @@ def test_the_worker_purges_when_due_with_the_configured_retention(engine, db, al
     assert later in ids(db, sessions)
 
 
+def test_a_backlog_keeps_the_worker_purging_at_every_tick(engine, monkeypatch):
+    monkeypatch.setattr(worker, "PURGE_BATCHES", 2)  # one (empty) batch of tickets, one of sessions
+    dead_sessions(engine, BATCH + 3)
+    schedule = Every(300)
+
+    work_once(engine, schedule=schedule)
+    with Session(engine) as db:
+        assert len(ids(db, sessions)) == 3
+    work_once(engine, schedule=schedule)
+    with Session(engine) as db:
+        assert ids(db, sessions) == set()
+
+
 @pytest.fixture
 def postgres():
     """An empty PostgreSQL database with every table."""
@@ -218,18 +236,8 @@ def postgres():
     eng.dispose()
 
 
-def dead_sessions(engine, count: int) -> list[int]:
-    """`count` sessions revoked before the cut-off, of a new user."""
-    now = utcnow()
-    with Session(engine) as db:
-        user = make_user(db)
-        made = [add_session(db, user.id, now, revoked_at=now - RETENTION - SECOND) for _ in range(count)]
-        db.commit()
-    return made
-
-
 def test_postgres_purge_skips_a_row_a_request_has_locked_instead_of_waiting(postgres):
-    locked, other = dead_sessions(postgres, 2)
+    locked, _ = dead_sessions(postgres, 2)
     results = []
     with postgres.connect() as request:  # e.g. a password change revoking that user's sessions
         request.execute(select(sessions.c.id).where(sessions.c.id == locked).with_for_update())

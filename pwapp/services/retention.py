@@ -19,7 +19,6 @@ from pwapp.models import OutboxMessage, PasswordReset, UserSession
 from pwapp.models.outbox import DISCARDED, FAILED, SENT
 
 BATCH = 500  # rows per transaction: a request waiting behind one batch waits milliseconds
-MAX_BATCHES = 40  # per call: a backlog drains over several calls, between the worker's other work
 TICKET_MARGIN = timedelta(minutes=10)  # kept past a ticket's expiry, for clocks that disagree a little
 LOCK_KEY = 0x707761707265746E  # "pwapretn": PostgreSQL advisory lock taken by each batch
 
@@ -91,10 +90,10 @@ def purge(
     idle: timedelta,
     now: datetime | None = None,
     batch: int = BATCH,
-    max_batches: int = MAX_BATCHES,
+    max_batches: int | None = None,
 ) -> Purged:
-    """Delete expired rows of every kind, `batch` rows per transaction, at most `max_batches`
-    transactions; `idle` is how long an unused session lives."""
+    """Delete expired rows of every kind, `batch` rows per transaction, in at most `max_batches`
+    transactions (unlimited by default); `idle` is how long an unused session lives."""
     now = now or utcnow()
     kinds = _expired(retention, idle, now)
     result = Purged(deleted={kind: 0 for kind, _, _ in kinds})
