@@ -77,6 +77,7 @@ class Settings:
     password_min_length: int
     password_max_length: int
     reset_token_max_age: int
+    retention_days: int
     trusted_proxy_hops: int
     mail_backend: str
     mail_from: str
@@ -132,6 +133,7 @@ class Settings:
             password_min_length=_int("PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),
             password_max_length=_int("PWAPP_PASSWORD_MAX_LENGTH", 1024, minimum=64),
             reset_token_max_age=_int("PWAPP_RESET_TOKEN_MAX_AGE", 3600, minimum=60),
+            retention_days=_int("PWAPP_RETENTION_DAYS", 30),
             trusted_proxy_hops=_int("PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
             mail_backend=mail_backend,
             mail_from=mail_from,

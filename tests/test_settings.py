@@ -24,6 +24,7 @@ def start(**env: str) -> subprocess.CompletedProcess:
     [
         ("PWAPP_SESSION_IDLE_MINUTES", "ten"),
         ("PWAPP_PASSWORD_MIN_LENGTH", "4"),
+        ("PWAPP_RETENTION_DAYS", "0"),
         ("PWAPP_BASE_URL", "localhost:3000"),
         ("PWAPP_MAIL_BACKEND", "pigeon"),
         ("PWAPP_SMTP_SECURITY", "maybe"),
