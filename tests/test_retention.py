@@ -101,7 +101,7 @@ def test_dead_sessions_go_after_retention_and_unredeemed_tickets_soon_after_expi
         add_session(db, alice.id, now, revoked_at=cutoff + SECOND),
         add_session(db, alice.id, now, expires_at=cutoff + SECOND),
         add_session(db, alice.id, now, last_seen_at=cutoff - IDLE + SECOND),
-        add_session(db, alice.id, now, last_seen_at=now - IDLE + SECOND),  # idle, but alive
+        add_session(db, alice.id, now, last_seen_at=now - IDLE + timedelta(minutes=5)),  # idle, but alive for the test
         add_ticket(db, alice.id, now - TICKET_MARGIN + SECOND),
     }
     for gone in (
