@@ -138,7 +138,7 @@ async def test_the_bare_page_is_reflexs(client, path):
 async def test_continue_from_this_site_sets_the_reset_cookie(client, token, headers):
     r = await client.post("/auth/reset-password", data={"token": token}, headers=headers)
     assert r.status_code == 303
-    assert r.headers["location"] == "/auth/reset-password"
+    assert r.headers["location"] == "/auth/reset-password/"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith(f"{RESET_COOKIE}={token};")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie

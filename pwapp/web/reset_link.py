@@ -25,6 +25,8 @@ from pwapp.web.cookies import RESET_COOKIE, set_cookie
 from pwapp.web.origin import is_same_origin
 
 RESET_PAGE = "/auth/reset-password"
+# The form's address as the static server serves it (no trailing-slash redirect built from Host).
+FORM_PAGE = RESET_PAGE + "/"
 MAX_FORM_BYTES = 4096
 CROSS_SITE = "This request came from another site, so nothing was changed. Open the link from your email."
 TOO_LARGE = "That request was too large, so nothing was changed. Open the link from your email."
@@ -71,7 +73,7 @@ async def accept_link(request: Request) -> Response:
         return _page(413, problem=TOO_LARGE)
     if not is_well_formed_reset(token):
         return _page(400, problem=ResetLinkInvalid.message)
-    response = RedirectResponse(RESET_PAGE, status_code=303)
+    response = RedirectResponse(FORM_PAGE, status_code=303)
     set_cookie(response, RESET_COOKIE, token, settings.reset_token_max_age)
     return response
 

@@ -117,9 +117,12 @@ def test_reset_link_end_to_end(new_context, ui, unique_email, mailbox, base_url)
     assert stylesheet.status == 200 and stylesheet.headers["content-type"].startswith("text/css")
 
     # Continue moves the token into an HttpOnly cookie and leaves it out of the form page's address.
+    statuses: list[int] = []
+    page.on("response", lambda answer: statuses.append(answer.status))
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(RESET_PAGE_URL)
     assert "token" not in page.url
+    assert statuses[:2] == [303, 200]  # straight to the form, no trailing-slash detour via Host
     expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
     assert all(url.startswith((origin, origin.replace("http", "ws", 1))) for url in requested)
     token = link.split("token=", 1)[1]
