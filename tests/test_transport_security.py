@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from pwapp.settings import settings
-from pwapp.web import api, cookies, middleware
+from pwapp.web import api, cookies, middleware, reset_link
 
 REQUESTS = [
     ("GET", "/api/openapi.json", {}),
@@ -23,7 +23,7 @@ async def answers(monkeypatch, base_url: str) -> list[httpx.Response]:
     """What the app wrapped like production answers to REQUESTS with PWAPP_BASE_URL=`base_url`."""
     monkeypatch.setattr(middleware, "settings", dataclasses.replace(settings, base_url=base_url))
     app = middleware.security_headers(
-        middleware.reset_link_to_cookie(Starlette(routes=cookies.routes + api.routes))
+        reset_link.reset_link_page(Starlette(routes=cookies.routes + api.routes))
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:

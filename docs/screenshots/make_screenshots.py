@@ -81,6 +81,7 @@ def capture(browser, base_url: str, mailbox: Mailbox, variant: str, options: dic
         shoot(page, "forgot-password", variant)
 
         page.goto(link)
+        page.get_by_role("button", name="Continue").click()
         expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
         shoot(page, "reset-password", variant)
     finally:

@@ -1,4 +1,4 @@
-"""/auth/reset-password (the emailed link lands here, its token already moved to a cookie)."""
+"""/auth/reset-password: the form that Continue on the emailed link's page leads to (token in a cookie)."""
 
 import reflex as rx
 

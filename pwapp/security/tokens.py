@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 RESET_SALT = "pwapp.password-reset"
+MAX_RESET_TOKEN_LENGTH = 512
+# itsdangerous' URL-safe output: base64url parts joined by dots.
+_RESET_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def new_token() -> str:
@@ -26,6 +30,11 @@ class BadResetToken(Exception):
 
 class ExpiredResetToken(BadResetToken):
     """The reset token's signature is valid but older than its max age."""
+
+
+def is_well_formed_reset(token: str) -> bool:
+    """Whether `token` could be a reset token at all: URL-safe characters, not too long."""
+    return 0 < len(token) <= MAX_RESET_TOKEN_LENGTH and _RESET_TOKEN_SHAPE.fullmatch(token) is not None
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

@@ -13,7 +13,15 @@ from pwapp.db import utcnow
 from pwapp.models import PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
 from pwapp.security.passwords import hash_password, normalize, verify_password
-from pwapp.security.tokens import BadResetToken, ExpiredResetToken, digest, load_reset, new_token, sign_reset
+from pwapp.security.tokens import (
+    BadResetToken,
+    ExpiredResetToken,
+    digest,
+    is_well_formed_reset,
+    load_reset,
+    new_token,
+    sign_reset,
+)
 from pwapp.services import notices
 from pwapp.services.accounts import (
     Client,
@@ -36,7 +44,6 @@ from pwapp.services.errors import (
 )
 from pwapp.settings import settings
 
-MAX_TOKEN_LENGTH = 512
 RESET_REQUESTED = "If an account exists for that address, we've sent a link to reset its password."
 Issuer = Callable[[Session, User, Client], str]
 
@@ -145,7 +152,7 @@ def check_reset_link(db: Session, token: str, *, now: datetime | None = None) ->
 
     Only reads: opening a link (or a mail scanner prefetching it) never consumes it.
     """
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not is_well_formed_reset(token):
         raise ResetLinkInvalid()
     try:
         record_id, secret = load_reset(settings.secret_key, token, settings.reset_token_max_age)

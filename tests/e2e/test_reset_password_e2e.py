@@ -13,6 +13,7 @@ from tests.e2e.conftest import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, text_of, 
 pytestmark = pytest.mark.e2e
 
 RESET_PAGE_URL = re.compile(r".*/auth/reset-password/?$")
+LINK_PAGE_URL = re.compile(r".*/auth/reset-password\?token=.+$")
 RESET_NOTICE = "Your password has been reset. Log in with your new password."
 SERVER_ERROR = re.compile(r"Traceback|Internal Server Error|Exception|stack trace", re.IGNORECASE)
 
@@ -45,6 +46,25 @@ def _fill_new_password(page, password: str) -> None:
     button = page.get_by_role("button", name="Reset password")
     expect(button).to_be_enabled()
     button.click()
+
+
+def _link_page_names(page, email: str) -> None:
+    """The link's own page: whose password it resets, a Continue button, no form to fill yet."""
+    expect(page).to_have_url(LINK_PAGE_URL)
+    expect(page.get_by_text(f"You are about to choose a new password for {email}.")).to_be_visible()
+    expect(page.get_by_role("button", name="Continue")).to_be_visible()
+    expect(page.get_by_label("New password", exact=True)).to_have_count(0)
+
+
+def _link_page_refuses(page, message: str) -> None:
+    expect(page.get_by_role("alert").filter(has_text=message)).to_be_visible()
+    expect(page.get_by_role("link", name="Request a new link")).to_have_attribute("href", "/auth/forgot-password")
+    expect(page.get_by_role("button", name="Continue")).to_have_count(0)
+    assert not SERVER_ERROR.search(page.locator("body").inner_text())
+
+
+def _reset_cookies(context) -> list[dict]:
+    return [c for c in context.cookies() if c["name"].endswith("pwapp_reset")]
 
 
 def _tamper(link: str) -> str:
@@ -82,23 +102,34 @@ def test_reset_link_end_to_end(new_context, ui, unique_email, mailbox, base_url)
     _request_reset(page, email)
     link = _reset_link(mailbox, email, base_url)
 
-    # The token leaves the address bar before the page renders; the page loads nothing
-    # from other origins (nobody else sees a Referer or a request from this page).
+    # Opening the link only shows whose password it resets: no cookie yet, nothing used up,
+    # and the page loads nothing from other origins (nobody else sees a request from it).
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     response = page.goto(link)
     assert response is not None and response.status == 200
     assert response.headers["referrer-policy"] == "no-referrer"
-    expect(page).to_have_url(RESET_PAGE_URL)
-    assert "token" not in page.url
-    expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
+    _link_page_names(page, email)
+    assert _reset_cookies(page.context) == []
     origin = base_url.rstrip("/")
     assert requested and all(url.startswith((origin, origin.replace("http", "ws", 1))) for url in requested)
+    stylesheet = page.context.request.get("/plain-page.css")
+    assert stylesheet.status == 200 and stylesheet.headers["content-type"].startswith("text/css")
+
+    # Continue moves the token into an HttpOnly cookie and leaves it out of the form page's address.
+    statuses: list[int] = []
+    page.on("response", lambda answer: statuses.append(answer.status))
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(RESET_PAGE_URL)
+    assert "token" not in page.url
+    assert statuses[:2] == [303, 200]  # straight to the form, no trailing-slash detour via Host
+    expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
+    assert all(url.startswith((origin, origin.replace("http", "ws", 1))) for url in requested)
     token = link.split("token=", 1)[1]
     assert token not in page.content()
     assert token not in page.evaluate("document.cookie")
-    cookies = {c["name"]: c for c in page.context.cookies()}
-    assert cookies["pwapp_reset"]["httpOnly"] is True
+    [cookie] = _reset_cookies(page.context)
+    assert cookie["httpOnly"] is True
 
     # A weak password is refused with the policy's reasons; the link stays usable.
     weak = "password1234"
@@ -118,10 +149,7 @@ def test_reset_link_end_to_end(new_context, ui, unique_email, mailbox, base_url)
 
     # The link works once.
     page.goto(link)
-    expect(page).to_have_url(RESET_PAGE_URL)
-    expect(page.get_by_role("alert").filter(has_text="This link was already used")).to_be_visible()
-    expect(page.get_by_role("button", name="Request a new link")).to_be_visible()
-    expect(page.get_by_label("New password", exact=True)).to_have_count(0)
+    _link_page_refuses(page, "This link was already used")
 
     ui.expect_login_refused(new_context().new_page(), email, STRONG_PASSWORD)
     ui.login(new_context().new_page(), email, OTHER_STRONG_PASSWORD)
@@ -143,12 +171,30 @@ def test_tampered_reset_link_is_refused_plainly(new_context, ui, unique_email, m
 
     response = page.goto(tampered)
     assert response is not None and response.status == 200
-    expect(page).to_have_url(RESET_PAGE_URL)
-    expect(page.get_by_role("alert").filter(has_text="This link is not valid")).to_be_visible()
-    expect(page.get_by_role("button", name="Request a new link")).to_be_visible()
-    expect(page.get_by_label("New password", exact=True)).to_have_count(0)
-    assert not SERVER_ERROR.search(page.locator("body").inner_text())
+    _link_page_refuses(page, "This link is not valid")
+    assert _reset_cookies(page.context) == []
 
     # The real link still works after the failed attempt (nothing was used up).
     page.goto(link)
+    _link_page_names(page, email)
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text(f"Choose a new password for {email}.")).to_be_visible()
+
+
+@pytest.mark.parametrize("token", ["%E2%98%83", "%F0%9F%92%A5", "%E2%80%AE", "%FF%FE"])
+def test_malformed_reset_link_is_not_valid_never_a_500(page, token):
+    response = page.goto(f"/auth/reset-password?token={token}")
+    assert response is not None and response.status == 200
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"]
+    _link_page_refuses(page, "This link is not valid")
+    assert _reset_cookies(page.context) == []
+
+
+@pytest.mark.parametrize("path", ["/auth/reset-password", "/auth/reset-password/"])
+def test_the_bare_reset_page_without_a_cookie_says_the_link_is_not_valid(page, path):
+    response = page.goto(path)
+    assert response is not None and response.status == 200
+    expect(page).to_have_url(RESET_PAGE_URL)
+    expect(page.get_by_role("alert").filter(has_text="This link is not valid")).to_be_visible()
+    expect(page.get_by_role("button", name="Request a new link")).to_be_visible()
