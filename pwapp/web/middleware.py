@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import RedirectResponse
 
 from pwapp.settings import settings
-from pwapp.web.cookies import RESET_COOKIE, set_cookie
+from pwapp.web.cookies import RESET_COOKIE, clear_cookie, set_cookie
 
 SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
@@ -18,6 +19,8 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 RESET_PAGE = "/auth/reset-password"
+# What a signed reset token can contain (URL-safe base64 and dots); anything else cannot be one.
+RESET_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def security_headers(app):
@@ -55,7 +58,10 @@ def reset_link_to_cookie(app):
             token = (query.get("token") or [""])[0]
             if token:
                 response = RedirectResponse(RESET_PAGE, status_code=303)
-                set_cookie(response, RESET_COOKIE, token[:1024], settings.reset_token_max_age)
+                if RESET_TOKEN_CHARS.fullmatch(token):
+                    set_cookie(response, RESET_COOKIE, token[:1024], settings.reset_token_max_age)
+                else:  # not a link we sent (and not encodable in a cookie): the page says "not valid"
+                    clear_cookie(response, RESET_COOKIE)
                 return await response(scope, receive, send)
         return await app(scope, receive, send)
 
