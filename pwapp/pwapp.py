@@ -14,7 +14,17 @@ from pwapp.worker import work_once
 
 http_routes = Starlette(routes=cookies.routes + api.routes)
 
-app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, security_headers])
+
+class App(rx.App):
+    """rx.App with the security headers outside Reflex's own outer layer, so that its answers
+    (404 for a target such as `*` or a path with an encoded newline, 500 for an unhandled
+    error) carry them too."""
+
+    def __call__(self):
+        return security_headers(super().__call__())
+
+
+app = App(api_transformer=[http_routes, reset_link_to_cookie])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
 
