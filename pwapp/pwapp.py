@@ -10,6 +10,7 @@ from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
 from pwapp.web.middleware import reset_link_to_cookie, security_headers
+from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.worker import work_once
 
 http_routes = Starlette(routes=cookies.routes + api.routes)
@@ -24,7 +25,7 @@ class App(rx.App):
         return security_headers(super().__call__())
 
 
-app = App(api_transformer=[http_routes, reset_link_to_cookie])
+app = App(api_transformer=[http_routes, serve_pages_directly, reset_link_to_cookie, locations_on_base_url])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
 
