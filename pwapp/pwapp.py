@@ -25,7 +25,7 @@ class App(rx.App):
         return security_headers(super().__call__())
 
 
-app = App(api_transformer=[http_routes, serve_pages_directly, reset_link_to_cookie, locations_on_base_url])
+app = App(api_transformer=[serve_pages_directly, http_routes, reset_link_to_cookie, locations_on_base_url])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
 

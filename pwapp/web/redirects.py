@@ -40,7 +40,11 @@ def _is_built_page(path: str) -> bool:
 
 
 def serve_pages_directly(app):
-    """Serve `/auth/login` as `/auth/login/` (the form the build has), instead of a redirect."""
+    """Serve `/auth/login` as `/auth/login/` (the form the build has), instead of a redirect.
+
+    It wraps Reflex's own app (first in api_transformer), so pwapp's HTTP routes still see
+    every path as sent and a page path is rewritten only when no route took it.
+    """
 
     async def wrapped(scope, receive, send):
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and _is_built_page(scope["path"]):
