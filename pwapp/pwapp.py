@@ -10,12 +10,23 @@ from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
 from pwapp.web.middleware import security_headers
+from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.web.reset_link import reset_link_page
 from pwapp.worker import work_once
 
 http_routes = Starlette(routes=cookies.routes + api.routes)
 
-app = rx.App(api_transformer=[http_routes, reset_link_page, security_headers])
+
+class App(rx.App):
+    """rx.App with the security headers outside Reflex's own outer layer, so that its answers
+    (404 for a target such as `*` or a path with an encoded newline, 500 for an unhandled
+    error) carry them too."""
+
+    def __call__(self):
+        return security_headers(super().__call__())
+
+
+app = App(api_transformer=[serve_pages_directly, http_routes, reset_link_page, locations_on_base_url])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
 

@@ -21,6 +21,7 @@ from pwapp.pwapp import app as reflex_app
 from pwapp.services.passwords import reset_password
 from pwapp.settings import settings
 from pwapp.web.cookies import RESET_COOKIE
+from pwapp.web.middleware import security_headers
 from tests.factories import ALICE, CLIENT, NEW, request_link
 
 REFLEX_PAGE = "the Reflex page"
@@ -42,14 +43,15 @@ async def reflex_pages(scope, receive, send):
 
 
 def production_stack():
-    """pwapp.py's api_transformer list applied as Reflex applies it, around `reflex_pages`."""
+    """pwapp.py's api_transformer list applied as Reflex applies it around `reflex_pages`, inside
+    the security headers as pwapp's App puts them."""
     asgi = reflex_pages
     for transform in reflex_app.api_transformer:
         if isinstance(transform, Starlette):
-            asgi = Starlette(routes=[*transform.routes, Mount("", reflex_pages)])
+            asgi = Starlette(routes=[*transform.routes, Mount("", asgi)])
         else:
             asgi = transform(asgi)
-    return asgi
+    return security_headers(asgi)
 
 
 @pytest.fixture
