@@ -15,6 +15,7 @@ from pwapp.security import password_policy, throttle
 from pwapp.security.passwords import hash_password, is_storable, verify_dummy, verify_password
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.errors import (
+    AccountNotFound,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
@@ -98,6 +99,19 @@ def find_user(db: Session, email: str) -> User | None:
     if not is_storable(email):
         return None
     return db.exec(select(User).where(User.email == normalize_email(email))).first()
+
+
+def user_by_email(db: Session, email: str) -> User:
+    """The account for `email`; InvalidEmail when it is no address, AccountNotFound when no account has it."""
+    user = find_user(db, valid_email(email))
+    if user is None:
+        raise AccountNotFound()
+    return user
+
+
+def list_users(db: Session) -> list[User]:
+    """Every account, oldest first."""
+    return list(db.exec(select(User).order_by(User.id)).all())
 
 
 def register(db: Session, email: str, password: str, confirm: str | None = None) -> User:
@@ -281,3 +295,24 @@ def revoke_all_sessions(db: Session, user: User, *, keep: UserSession | None = N
     if keep is not None:
         query = query.where(UserSession.id != keep.id)
     return db.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def sign_out_everywhere(db: Session, user: User) -> int:
+    """Revoke every session of `user` (pending log-ins too); returns how many were live."""
+    live = len(active_sessions(db, user))
+    revoke_all_sessions(db, user)
+    return live
+
+
+def deactivate(db: Session, user: User) -> int:
+    """Refuse the account's log-ins and sign out its sessions (for good: activating does not
+    revive them); returns how many sessions were live."""
+    user.is_active = False
+    db.add(user)
+    return sign_out_everywhere(db, user)
+
+
+def activate(db: Session, user: User) -> None:
+    """Let the account log in again."""
+    user.is_active = True
+    db.add(user)

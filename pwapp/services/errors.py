@@ -42,6 +42,11 @@ class EmailTaken(AccountError):
     message = "An account with this email already exists. Log in or reset your password."
 
 
+class AccountNotFound(AccountError):
+    field = "email"
+    message = "No account has this email address."
+
+
 class WeakPassword(AccountError):
     field = "new_password"
 

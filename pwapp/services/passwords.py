@@ -30,6 +30,7 @@ from pwapp.services.accounts import (
     password_field_errors,
     revoke_all_sessions,
     revoke_session,
+    sign_out_everywhere,
     valid_email,
 )
 from pwapp.services.errors import (
@@ -44,6 +45,7 @@ from pwapp.services.errors import (
 )
 from pwapp.settings import settings
 
+OPERATOR = Client(user_agent="the pwapp command line")
 RESET_REQUESTED = "If an account exists for that address, we've sent a link to reset its password."
 Issuer = Callable[[Session, User, Client], str]
 
@@ -216,6 +218,20 @@ def reset_password(
     throttle.LOGIN_PER_ACCOUNT.clear(user.email)
     notices.password_reset_done(db, user, client)
     return user
+
+
+def set_password(db: Session, user: User, new: str, confirm: str | None = None) -> int:
+    """An operator sets the password: the policy applies and, as after a reset, every session is
+    signed out and outstanding reset links stop working (they predate `password_changed_at`).
+    Returns how many sessions were live."""
+    errors = password_field_errors(new, confirm, user.email)
+    if errors:
+        raise InvalidInput(errors)
+    _set_password(db, user, new)
+    ended = sign_out_everywhere(db, user)
+    throttle.LOGIN_PER_ACCOUNT.clear(user.email)
+    notices.password_changed(db, user, OPERATOR)
+    return ended
 
 
 def _set_password(db: Session, user: User, new: str) -> None:
