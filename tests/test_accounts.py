@@ -205,13 +205,13 @@ def test_ticket_redeems_once_for_a_session_token(db):
     ticket = login(db, "alice@example.org", STRONG, CLIENT)
     db.commit()
     assert current_session(db, ticket) is None  # a ticket is not a session token
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None
     token, expires_at = redeemed
     assert token != ticket
     assert expires_at > utcnow() + timedelta(hours=settings.session_max_hours - 1)
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
     found = current_session(db, token)
     assert found is not None and found[0].id == user.id
     assert found[1].ip == CLIENT.ip and found[1].user_agent == CLIENT.user_agent
@@ -226,7 +226,7 @@ def test_expired_ticket_cannot_be_redeemed(db):
     db.commit()
     db.execute(update(UserSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1)))
     db.commit()
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
 
 
 def test_raw_tickets_and_tokens_are_never_stored(db):
@@ -234,7 +234,7 @@ def test_raw_tickets_and_tokens_are_never_stored(db):
     ticket = create_ticket(db, user, CLIENT)
     db.commit()
     stored_while_ticket = _every_stored_value(db)
-    token, _ = redeem_ticket(db, ticket)
+    token, _ = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     api_session, api_token = create_session(db, user, CLIENT)
     db.commit()

@@ -137,11 +137,11 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
     # ...Bob is untouched...
     assert whoami(db, bob_token)[0].id == bob.id
     # ...and the browser that made the change continues with a fresh session.
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None
     assert whoami(db, redeemed[0])[0].id == user.id
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
 
     (mail,) = mails(db, template="password_changed")
     assert mail.recipient == "alice@example.org" and mail.status == PENDING
@@ -160,7 +160,7 @@ def test_keeping_other_sessions_still_rotates_the_current_one(db, alice):
     db.commit()
     assert current_session(db, laptop) is None
     assert whoami(db, phone)[0].id == user.id
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None and redeemed[0] not in (laptop, phone)
     assert whoami(db, redeemed[0])[0].id == user.id

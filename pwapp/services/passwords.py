@@ -19,6 +19,7 @@ from pwapp.services.accounts import (
     Client,
     create_ticket,
     password_field_errors,
+    require_binding,
     revoke_all_sessions,
     revoke_session,
     valid_email,
@@ -58,6 +59,8 @@ def change_password(
     The current session is always replaced (its old token dies); other sessions are revoked
     unless `sign_out_others` is False. `issue` makes the new credential (browser ticket or API token).
     """
+    if issue is create_ticket:
+        require_binding(client)  # before the verify: no password is checked for a sign-in that cannot finish
     try:
         throttle.CURRENT_PASSWORD_PER_USER.check(str(user.id))
     except throttle.Throttled as exc:
