@@ -26,11 +26,12 @@ from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
-from pwapp.web.cookies import RESET_COOKIE, SESSION_COOKIE
+from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE, SESSION_COOKIE
 from rxconfig import config
 from tests.factories import RESET_LINK, mails
 
 PASSWORD = "quiet meadow lantern 7741"
+BINDING = f"{BINDING_COOKIE}={'b' * 43}"  # the browser-binding cookie every page load hands out
 NEW_PASSWORD = "violet harbour engine 9052"
 
 
@@ -42,9 +43,11 @@ def app_db():
     yield
 
 
-def connect(state_cls, *, cookie: str = "", path: str = "/", query: str = ""):
-    """A fresh state tree for one browser connection; returns (root, substate)."""
+def connect(state_cls, *, cookie: str = "", path: str = "/", query: str = "", bound: bool = True):
+    """A fresh state tree for one browser connection (with its binding cookie unless not `bound`);
+    returns (root, substate)."""
     root = State(_reflex_internal_init=True)
+    cookie = "; ".join(c for c in (cookie, BINDING if bound else "") if c)
     router = {
         RouteVar.HEADERS: {"cookie": cookie, "user-agent": "pytest-browser"},
         RouteVar.CLIENT_IP: "198.51.100.7",
