@@ -12,7 +12,9 @@ from sqlmodel import SQLModel
 from pwapp.db import utcnow
 from pwapp.models import User, UserSession
 from pwapp.security import throttle
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import (
+    Client,
     active_sessions,
     authenticate,
     create_session,
@@ -25,6 +27,7 @@ from pwapp.services.accounts import (
     revoke_session,
 )
 from pwapp.services.errors import (
+    BrowserNotBound,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
@@ -218,6 +221,31 @@ def test_ticket_redeems_once_for_a_session_token(db):
     assert current_session(db, ticket) is None
     assert current_session(db, "") is None and current_session(db, None) is None
     assert current_session(db, "made-up-token") is None
+
+
+def test_a_ticket_redeems_only_in_the_browser_that_asked_for_it(db):
+    make_user(db, "alice@example.org")
+    ticket = login(db, "alice@example.org", STRONG, CLIENT)
+    db.commit()
+    assert redeem_ticket(db, ticket, OTHER_IP.binding) is None  # another browser's binding
+    assert redeem_ticket(db, ticket, "") is None  # a browser without one
+    assert redeem_ticket(db, ticket, digest(ticket)) is None
+    db.commit()
+    assert redeem_ticket(db, ticket, CLIENT.binding) is not None  # the failed tries changed nothing
+
+
+def test_a_browser_without_a_binding_is_refused_before_any_password_check(db):
+    user = make_user(db, "alice@example.org")
+    unbound = Client(ip=CLIENT.ip, user_agent=CLIENT.user_agent)
+    for _ in range(11):  # more than the account's 10 failures: none of these counts as one
+        with pytest.raises(BrowserNotBound) as refused:
+            login(db, "alice@example.org", "not her password", unbound)
+    assert str(refused.value) == (
+        "Your browser must accept cookies from this site to sign in. Reload the page and try again."
+    )
+    with pytest.raises(BrowserNotBound):
+        create_ticket(db, user, unbound)
+    assert redeem_ticket(db, login(db, "alice@example.org", STRONG, CLIENT), CLIENT.binding) is not None
 
 
 def test_expired_ticket_cannot_be_redeemed(db):

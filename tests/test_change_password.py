@@ -9,8 +9,9 @@ import pytest
 from pwapp.models import User
 from pwapp.models.outbox import PENDING
 from pwapp.security.passwords import hash_password
-from pwapp.services.accounts import authenticate, create_session, current_session, redeem_ticket
+from pwapp.services.accounts import Client, authenticate, create_session, current_session, redeem_ticket
 from pwapp.services.errors import (
+    BrowserNotBound,
     IncorrectCurrentPassword,
     InvalidCredentials,
     InvalidInput,
@@ -151,6 +152,20 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
         assert secret not in mail.html()
     assert CLIENT.ip in mail.text()  # the notice says where the change came from
     assert settings.base_url + "/auth/forgot-password" in mail.text()
+
+
+def test_a_browser_without_a_binding_is_refused_before_the_current_password_is_checked(db, alice):
+    user, laptop, _ = alice
+    me, session = whoami(db, laptop)
+    unbound = Client(ip=CLIENT.ip, user_agent=CLIENT.user_agent)
+    for _ in range(6):  # more than the 5 wrong current passwords allowed: none is counted
+        with pytest.raises(BrowserNotBound):
+            change_password(db, me, session, "not my password", NEW, NEW, client=unbound)
+    db.rollback()
+    assert whoami(db, laptop)[0].id == user.id  # nothing changed, the session included
+    ticket = change_password(db, me, session, OLD, NEW, NEW, client=CLIENT)
+    db.commit()
+    assert redeem_ticket(db, ticket, CLIENT.binding) is not None
 
 
 def test_keeping_other_sessions_still_rotates_the_current_one(db, alice):
