@@ -153,6 +153,15 @@ async def test_another_browser_cannot_redeem_a_ticket_and_keeps_its_own_session(
     assert r.status_code == 303 and SESSION_COOKIE in set_cookies(r)
 
 
+async def test_another_apps_odd_cookies_on_the_same_host_do_not_hide_the_binding(http, engine, users):
+    alice, _ = users
+    browser = Browser()
+    ticket = ticket_for(engine, alice, browser)
+    cookie = 'prefs={"theme":"dark"}; greeting=hello world; ' + browser.cookie()
+    r = await get(http, f"/auth/session?ticket={ticket}", cookie, SAME_ORIGIN)
+    assert r.status_code == 303 and SESSION_COOKIE in set_cookies(r) and BINDING_COOKIE not in set_cookies(r)
+
+
 @pytest.mark.parametrize("headers", CROSS_SITE)
 async def test_a_cross_site_request_redeems_nothing(http, engine, users, headers):
     alice, _ = users

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import escape
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
@@ -30,14 +29,9 @@ TICKET_REFUSED = (
 
 
 def read_cookie(header: str, name: str) -> str | None:
-    """One cookie's value from a Cookie header."""
-    jar = SimpleCookie()
-    try:
-        jar.load(header or "")
-    except Exception:  # a malformed Cookie header is just no cookie
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
+    """One cookie's value from a Cookie header, read as browsers send it: another app's odd
+    cookie on the same host (JSON, spaces) does not hide ours, as it would from SimpleCookie."""
+    return cookie_parser(header or "").get(name)
 
 
 def binding_of(cookie_header: str) -> str:
