@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 
 from pwapp.models import OutboxMessage, User
 from pwapp.models.outbox import PENDING
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import Client, create_ticket, current_session, redeem_ticket, register
 from pwapp.services.passwords import issue_reset_links, request_password_reset
 from pwapp.settings import settings
 
-CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser")
-PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone")
+CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser", binding=digest("laptop's binding cookie"))
+PHONE = Client(ip="198.51.100.23", user_agent="pytest-phone", binding=digest("phone's binding cookie"))
 OLD = "Quartz-Harbor-Tulip-1987!"
 NEW = "Velvet-Canyon-Marble-2042?"
 BOB = "Orchid-Glacier-Falcon-7731#"
@@ -34,7 +35,7 @@ def make_user(db: Session, email: str = ALICE, password: str = OLD) -> User:
 
 def sign_in(db: Session, user: User, client: Client = CLIENT) -> str:
     """A live session token for `user`, the way the browser gets one (ticket, then cookie)."""
-    redeemed = redeem_ticket(db, create_ticket(db, user, client))
+    redeemed = redeem_ticket(db, create_ticket(db, user, client), client.binding)
     assert redeemed is not None
     db.commit()
     return redeemed[0]

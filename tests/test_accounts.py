@@ -12,7 +12,9 @@ from sqlmodel import SQLModel
 from pwapp.db import utcnow
 from pwapp.models import User, UserSession
 from pwapp.security import throttle
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import (
+    Client,
     active_sessions,
     authenticate,
     create_session,
@@ -25,6 +27,7 @@ from pwapp.services.accounts import (
     revoke_session,
 )
 from pwapp.services.errors import (
+    BrowserNotBound,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
@@ -206,13 +209,13 @@ def test_ticket_redeems_once_for_a_session_token(db):
     ticket = login(db, "alice@example.org", STRONG, CLIENT)
     db.commit()
     assert current_session(db, ticket) is None  # a ticket is not a session token
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None
     token, expires_at = redeemed
     assert token != ticket
     assert expires_at > utcnow() + timedelta(hours=settings.session_max_hours - 1)
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
     found = current_session(db, token)
     assert found is not None and found[0].id == user.id
     assert found[1].ip == CLIENT.ip and found[1].user_agent == CLIENT.user_agent
@@ -221,13 +224,38 @@ def test_ticket_redeems_once_for_a_session_token(db):
     assert current_session(db, "made-up-token") is None
 
 
+def test_a_ticket_redeems_only_in_the_browser_that_asked_for_it(db):
+    make_user(db, "alice@example.org")
+    ticket = login(db, "alice@example.org", STRONG, CLIENT)
+    db.commit()
+    assert redeem_ticket(db, ticket, OTHER_IP.binding) is None  # another browser's binding
+    assert redeem_ticket(db, ticket, "") is None  # a browser without one
+    assert redeem_ticket(db, ticket, digest(ticket)) is None
+    db.commit()
+    assert redeem_ticket(db, ticket, CLIENT.binding) is not None  # the failed tries changed nothing
+
+
+def test_a_browser_without_a_binding_is_refused_before_any_password_check(db):
+    user = make_user(db, "alice@example.org")
+    unbound = Client(ip=CLIENT.ip, user_agent=CLIENT.user_agent)
+    for _ in range(11):  # more than the account's 10 failures: none of these counts as one
+        with pytest.raises(BrowserNotBound) as refused:
+            login(db, "alice@example.org", "not her password", unbound)
+    assert str(refused.value) == (
+        "Your browser must accept cookies from this site to sign in. Reload the page and try again."
+    )
+    with pytest.raises(BrowserNotBound):
+        create_ticket(db, user, unbound)
+    assert redeem_ticket(db, login(db, "alice@example.org", STRONG, CLIENT), CLIENT.binding) is not None
+
+
 def test_expired_ticket_cannot_be_redeemed(db):
     user = make_user(db, "alice@example.org")
     ticket = create_ticket(db, user, CLIENT)
     db.commit()
     db.execute(update(UserSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1)))
     db.commit()
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
 
 
 def test_raw_tickets_and_tokens_are_never_stored(db):
@@ -235,7 +263,7 @@ def test_raw_tickets_and_tokens_are_never_stored(db):
     ticket = create_ticket(db, user, CLIENT)
     db.commit()
     stored_while_ticket = _every_stored_value(db)
-    token, _ = redeem_ticket(db, ticket)
+    token, _ = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     api_session, api_token = create_session(db, user, CLIENT)
     db.commit()

@@ -9,8 +9,9 @@ import pytest
 from pwapp.models import User
 from pwapp.models.outbox import PENDING
 from pwapp.security.passwords import hash_password
-from pwapp.services.accounts import authenticate, create_session, current_session, redeem_ticket
+from pwapp.services.accounts import Client, authenticate, create_session, current_session, redeem_ticket
 from pwapp.services.errors import (
+    BrowserNotBound,
     IncorrectCurrentPassword,
     InvalidCredentials,
     InvalidInput,
@@ -157,11 +158,11 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
     # ...Bob is untouched...
     assert whoami(db, bob_token)[0].id == bob.id
     # ...and the browser that made the change continues with a fresh session.
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None
     assert whoami(db, redeemed[0])[0].id == user.id
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is None
 
     (mail,) = mails(db, template="password_changed")
     assert mail.recipient == "alice@example.org" and mail.status == PENDING
@@ -173,6 +174,20 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
     assert settings.base_url + "/auth/forgot-password" in mail.text()
 
 
+def test_a_browser_without_a_binding_is_refused_before_the_current_password_is_checked(db, alice):
+    user, laptop, _ = alice
+    me, session = whoami(db, laptop)
+    unbound = Client(ip=CLIENT.ip, user_agent=CLIENT.user_agent)
+    for _ in range(6):  # more than the 5 wrong current passwords allowed: none is counted
+        with pytest.raises(BrowserNotBound):
+            change_password(db, me, session, "not my password", NEW, NEW, client=unbound)
+    db.rollback()
+    assert whoami(db, laptop)[0].id == user.id  # nothing changed, the session included
+    ticket = change_password(db, me, session, OLD, NEW, NEW, client=CLIENT)
+    db.commit()
+    assert redeem_ticket(db, ticket, CLIENT.binding) is not None
+
+
 def test_keeping_other_sessions_still_rotates_the_current_one(db, alice):
     user, laptop, phone = alice
     me, session = whoami(db, laptop)
@@ -180,7 +195,7 @@ def test_keeping_other_sessions_still_rotates_the_current_one(db, alice):
     db.commit()
     assert current_session(db, laptop) is None
     assert whoami(db, phone)[0].id == user.id
-    redeemed = redeem_ticket(db, ticket)
+    redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None and redeemed[0] not in (laptop, phone)
     assert whoami(db, redeemed[0])[0].id == user.id

@@ -18,9 +18,10 @@ from starlette.routing import Mount
 
 import pwapp.db
 from pwapp.pwapp import app as reflex_app
+from pwapp.security.tokens import new_token
 from pwapp.services.passwords import reset_password
 from pwapp.settings import settings
-from pwapp.web.cookies import RESET_COOKIE
+from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE
 from pwapp.web.middleware import security_headers
 from tests.factories import ALICE, CLIENT, NEW, request_link
 
@@ -58,7 +59,10 @@ def production_stack():
 async def client(engine, monkeypatch):
     monkeypatch.setattr(pwapp.db, "engine", lambda: engine)
     transport = httpx.ASGITransport(app=production_stack(), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as c:
+    # A browser that already holds its binding cookie (every page answer gives one), so any
+    # Set-Cookie seen here comes from the reset-link routes.
+    binding = {BINDING_COOKIE: new_token()}
+    async with httpx.AsyncClient(transport=transport, base_url=settings.base_url, cookies=binding) as c:
         yield c
 
 

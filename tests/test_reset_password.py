@@ -361,7 +361,7 @@ def test_login_ticket_issued_before_a_reset_cannot_be_redeemed_after(db, alice):
     db.commit()
     reset_password(db, request_link(db, "alice@example.org"), NEW, NEW, CLIENT)
     db.commit()
-    assert redeem_ticket(db, ticket) is None
+    assert redeem_ticket(db, ticket, PHONE.binding) is None
 
 
 def test_link_works_only_once(db, alice):

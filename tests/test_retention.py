@@ -120,7 +120,7 @@ def test_dead_sessions_go_after_retention_and_unredeemed_tickets_soon_after_expi
     assert ids(db, sessions) == kept
     assert [s.id for s in active_sessions(db, alice)] == listed
     assert current_session(db, token) is not None
-    assert redeem_ticket(db, ticket) is not None
+    assert redeem_ticket(db, ticket, CLIENT.binding) is not None
 
 
 def test_spent_reset_records_go_after_retention_and_a_usable_link_stays(engine, db, alice):

@@ -18,19 +18,22 @@ import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
 from pwapp.models import User
 from pwapp.services import accounts
+from pwapp.services.errors import BrowserNotBound
 from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
+from pwapp.state.change_password import PAGE as CHANGE_PAGE
 from pwapp.state.change_password import ChangePasswordState
 from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
-from pwapp.web.cookies import RESET_COOKIE, SESSION_COOKIE
+from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE, SESSION_COOKIE
 from rxconfig import config
 from tests.factories import RESET_LINK, mails
 
 PASSWORD = "quiet meadow lantern 7741"
+BINDING = f"{BINDING_COOKIE}={'b' * 43}"  # the browser-binding cookie every page load hands out
 NEW_PASSWORD = "violet harbour engine 9052"
 
 
@@ -42,9 +45,11 @@ def app_db():
     yield
 
 
-def connect(state_cls, *, cookie: str = "", path: str = "/", query: str = ""):
-    """A fresh state tree for one browser connection; returns (root, substate)."""
+def connect(state_cls, *, cookie: str = "", path: str = "/", query: str = "", bound: bool = True):
+    """A fresh state tree for one browser connection (with its binding cookie unless not `bound`);
+    returns (root, substate)."""
     root = State(_reflex_internal_init=True)
+    cookie = "; ".join(c for c in (cookie, BINDING if bound else "") if c)
     router = {
         RouteVar.HEADERS: {"cookie": cookie, "user-agent": "pytest-browser"},
         RouteVar.CLIENT_IP: "198.51.100.7",
@@ -142,6 +147,26 @@ async def test_login_ignores_a_foreign_next():
     _, state = connect(LoginState, path="/auth/login", query="next=//evil.example/")
     events = await run(LoginState.submit, state, {"email": "user@example.org", "password": PASSWORD})
     assert "evil.example" not in scripts(events) and "next=/account" in scripts(events)
+
+
+async def test_a_browser_without_the_binding_cookie_is_told_to_reload():
+    """No ticket without a binding: login, register and change password say so on the form."""
+    user = make_user()
+    told = {"form": [BrowserNotBound.message]}
+    _, login = connect(LoginState, path="/auth/login", bound=False)
+    assert await run(LoginState.submit, login, {"email": user.email, "password": PASSWORD}) == [None]
+    assert login.errors == told
+    _, register = connect(RegisterState, path="/auth/register", bound=False)
+    await run(RegisterState.submit, register,
+              {"email": "new@example.org", "new_password": PASSWORD, "confirm_password": PASSWORD})
+    assert register.errors == told
+    _, change = connect(ChangePasswordState, cookie=signed_in_cookie(user), path=CHANGE_PAGE, bound=False)
+    await run(ChangePasswordState.submit, change,
+              {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert change.errors == told
+    with db.session() as s:
+        assert accounts.find_user(s, "new@example.org") is None  # no account that could not sign in
+        accounts.authenticate(s, user.email, PASSWORD, accounts.Client())  # the password is unchanged
 
 
 async def test_missing_and_odd_fields_get_messages_not_crashes():

@@ -11,7 +11,8 @@ class UserSession(SQLModel, table=True):
     """One signed-in browser or API client.
 
     A new session first holds a one-time `ticket_hash`; the cookie route swaps the
-    ticket for the real token, so the session token only ever travels in a cookie.
+    ticket for the real token, so the session token only ever travels in a cookie; only the
+    browser whose binding cookie hashes to `ticket_binding_hash` may do that swap.
     """
 
     __tablename__ = "user_session"
@@ -20,6 +21,7 @@ class UserSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     ticket_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    ticket_binding_hash: str | None = Field(default=None, max_length=64)
     ticket_expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)

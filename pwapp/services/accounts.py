@@ -16,6 +16,7 @@ from pwapp.security.passwords import hash_password, is_storable, verify_dummy, v
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.errors import (
     AccountNotFound,
+    BrowserNotBound,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
@@ -45,10 +46,12 @@ def browser_name(user_agent: str) -> str:
 
 @dataclass(frozen=True)
 class Client:
-    """Who is asking: IP (as Reflex/Starlette resolved it) and browser."""
+    """Who is asking: IP (as Reflex/Starlette resolved it), browser, and the SHA-256 of the
+    browser's binding cookie ("" when it sent none)."""
 
     ip: str = ""
     user_agent: str = ""
+    binding: str = ""
 
     @property
     def browser(self) -> str:
@@ -186,12 +189,20 @@ def create_session(db: Session, user: User, client: Client) -> tuple[UserSession
     return record, token
 
 
+def require_binding(client: Client) -> None:
+    """BrowserNotBound unless the client's browser holds a binding cookie (check before any password)."""
+    if not client.binding:
+        raise BrowserNotBound()
+
+
 def create_ticket(db: Session, user: User, client: Client) -> str:
-    """A one-minute, one-time ticket the browser swaps for an HttpOnly session cookie."""
+    """A one-minute, one-time ticket that only this client's browser can swap for a session cookie."""
+    require_binding(client)
     ticket = new_token()
     now = utcnow()
     record = _new_session(user, client, now)
     record.ticket_hash = digest(ticket)
+    record.ticket_binding_hash = client.binding
     record.ticket_expires_at = now + timedelta(seconds=TICKET_SECONDS)
     db.add(record)
     db.flush()
@@ -200,21 +211,28 @@ def create_ticket(db: Session, user: User, client: Client) -> str:
 
 def login(db: Session, email: str, password: str, client: Client) -> str:
     """Authenticate and return a session ticket for the browser."""
+    require_binding(client)
     return create_ticket(db, authenticate(db, email, password, client), client)
 
 
-def redeem_ticket(db: Session, ticket: str) -> tuple[str, datetime] | None:
-    """Swap a ticket for a fresh session token (once); None when unknown or expired."""
+def redeem_ticket(db: Session, ticket: str, binding: str) -> tuple[str, datetime] | None:
+    """Swap a ticket for a fresh session token (once), only for the browser whose binding digest
+    the ticket holds; None when unknown, expired or asked by another browser (nothing changes)."""
+    if not binding:
+        return None
     now = utcnow()
     token = new_token()
     result = db.execute(
         update(UserSession)
         .where(
             UserSession.ticket_hash == digest(ticket),
+            UserSession.ticket_binding_hash == binding,
             UserSession.ticket_expires_at > now,
             UserSession.revoked_at.is_(None),
         )
-        .values(token_hash=digest(token), ticket_hash=None, ticket_expires_at=None, last_seen_at=now)
+        .values(
+            token_hash=digest(token), ticket_hash=None, ticket_binding_hash=None, ticket_expires_at=None, last_seen_at=now
+        )
         .returning(UserSession.expires_at)
     ).first()
     return (token, result[0]) if result else None

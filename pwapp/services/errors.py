@@ -74,6 +74,12 @@ class InvalidCredentials(AccountError):
     message = "Email or password is incorrect."
 
 
+class BrowserNotBound(AccountError):
+    """The browser sent no binding cookie, so a sign-in ticket could be redeemed by anyone's."""
+
+    message = "Your browser must accept cookies from this site to sign in. Reload the page and try again."
+
+
 class NotAuthenticated(AccountError):
     message = "Please log in to continue."
 

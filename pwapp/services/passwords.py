@@ -28,6 +28,7 @@ from pwapp.services.accounts import (
     count_attempt,
     create_ticket,
     password_field_errors,
+    require_binding,
     revoke_all_sessions,
     revoke_session,
     sign_out_everywhere,
@@ -68,6 +69,8 @@ def change_password(
     unless `sign_out_others` is False. `issue` makes the new credential (browser ticket or API token).
     Each current password given counts as a guess before it is verified; a right one clears the count.
     """
+    if issue is create_ticket:
+        require_binding(client)  # before the verify: no password is checked for a sign-in that cannot finish
     limit, key = throttle.CURRENT_PASSWORD_PER_USER, str(user.id)
     if current:
         count_attempt(limit, key)  # before the verify, so simultaneous guesses cannot pass the limit

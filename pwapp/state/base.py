@@ -12,7 +12,7 @@ import reflex as rx
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import NotAuthenticated
-from pwapp.web.cookies import SESSION_COOKIE, read_cookie
+from pwapp.web.cookies import SESSION_COOKIE, binding_of, read_cookie
 
 T = TypeVar("T")
 
@@ -23,8 +23,11 @@ def navigate(url: str) -> rx.event.EventSpec:
 
 
 def client_of(state: rx.State) -> accounts.Client:
-    """Who is on this connection: the IP Reflex resolved (trusted proxies only) and the browser."""
-    return accounts.Client(ip=state.router.session.client_ip, user_agent=state.router.headers.user_agent)
+    """Who is on this connection: the IP Reflex resolved (trusted proxies only), the browser and its binding."""
+    headers = state.router.headers
+    return accounts.Client(
+        ip=state.router.session.client_ip, user_agent=headers.user_agent, binding=binding_of(headers.cookie)
+    )
 
 
 def login_url(path: str) -> str:

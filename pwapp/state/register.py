@@ -29,6 +29,7 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
         client = client_of(self)
 
         def register_and_sign_in(s):
+            accounts.require_binding(client)  # before an account exists that this browser could not sign in to
             user = accounts.register(s, text(form, "email"), text(form, "new_password"), text(form, "confirm_password"))
             return accounts.create_ticket(s, user, client)
 

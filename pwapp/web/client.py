@@ -6,6 +6,7 @@ from starlette.requests import HTTPConnection
 
 from pwapp.services.accounts import Client
 from pwapp.settings import settings
+from pwapp.web.cookies import binding_of
 
 
 def client_ip(conn: HTTPConnection) -> str:
@@ -20,5 +21,8 @@ def client_ip(conn: HTTPConnection) -> str:
 
 
 def client_of(conn: HTTPConnection) -> Client:
-    """IP and user agent of an HTTP request."""
-    return Client(ip=client_ip(conn), user_agent=conn.headers.get("user-agent", "")[:512])
+    """IP, user agent and browser binding of an HTTP request."""
+    headers = conn.headers
+    return Client(
+        ip=client_ip(conn), user_agent=headers.get("user-agent", "")[:512], binding=binding_of(headers.get("cookie", ""))
+    )

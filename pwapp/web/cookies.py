@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from http.cookies import SimpleCookie
+from html import escape
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.requests import Request, cookie_parser
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from pwapp.db import in_db, utcnow
+from pwapp.security.tokens import digest
 from pwapp.services import accounts
 from pwapp.settings import settings
+from pwapp.web.origin import is_same_origin
 
 SESSION_COOKIE = settings.session_cookie_name
 RESET_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_reset"
+BINDING_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_binding"
+BINDING_FORM = re.compile(r"[A-Za-z0-9_-]{43}")  # what tokens.new_token makes
+CROSS_SITE = "This request came from another site, so nothing was changed."
+TICKET_REFUSED = (
+    "This sign-in cannot be completed in this browser: it has expired, was already used, "
+    "or was started somewhere else. Nothing was changed."
+)
 
 
 def read_cookie(header: str, name: str) -> str | None:
-    """One cookie's value from a Cookie header."""
-    jar = SimpleCookie()
-    try:
-        jar.load(header or "")
-    except Exception:  # a malformed Cookie header is just no cookie
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
+    """One cookie's value from a Cookie header, read as browsers send it: another app's odd
+    cookie on the same host (JSON, spaces) does not hide ours, as it would from SimpleCookie."""
+    return cookie_parser(header or "").get(name)
+
+
+def binding_of(cookie_header: str) -> str:
+    """SHA-256 of the browser-binding cookie in a Cookie header; "" when absent or malformed."""
+    value = read_cookie(cookie_header, BINDING_COOKIE)
+    return digest(value) if value and BINDING_FORM.fullmatch(value) else ""
+
+
+def binding_set_cookie(value: str) -> str:
+    """The Set-Cookie header value giving a browser its binding cookie (lives as long as the browser)."""
+    return f"{BINDING_COOKIE}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
@@ -54,22 +70,42 @@ def _seconds_until(moment: datetime) -> int:
     return max(0, int((moment - utcnow()).total_seconds()))
 
 
-async def start_session(request: Request) -> RedirectResponse:
-    """Swap a one-time login ticket for the session cookie, then go to `next`."""
+def refusal(message: str, link: str, label: str) -> HTMLResponse:
+    """A plain 403 page saying why nothing happened, with a way back into the app."""
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>pwapp</title>'
+        f'<p>{escape(message)}</p><p><a href="{escape(link)}">{escape(label)}</a></p></html>'
+    )
+    return HTMLResponse(body, status_code=403)
+
+
+async def start_session(request: Request) -> HTMLResponse | RedirectResponse:
+    """Swap a one-time login ticket for the session cookie, then go to `next`; only a
+    same-origin request from the browser that asked for the ticket may do so."""
+    if not is_same_origin(request.headers):
+        return refusal(CROSS_SITE, "/auth/login", "Log in")
     ticket = request.query_params.get("ticket", "")
-    issued = await in_db(accounts.redeem_ticket, ticket) if ticket else None
+    binding = binding_of(request.headers.get("cookie", ""))
+    issued = await in_db(accounts.redeem_ticket, ticket, binding) if ticket and binding else None
     if issued is None:
-        return RedirectResponse("/auth/login", status_code=303)
+        return refusal(TICKET_REFUSED, "/auth/login", "Log in")
     token, expires_at = issued
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     set_cookie(response, SESSION_COOKIE, token, _seconds_until(expires_at))
     return response
 
 
-async def end_session(request: Request) -> RedirectResponse:
-    """Drop the session and reset cookies (the state revoked the session first), then go on."""
-    response = RedirectResponse(safe_next(request.query_params.get("next"), "/auth/login"), status_code=303)
-    clear_cookie(response, SESSION_COOKIE)
+async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
+    """Drop the reset cookie, and the session cookie once its session is dead (the state revokes
+    it first), then go on; a live session stays and goes to /account; cross-site changes nothing."""
+    if not is_same_origin(request.headers):
+        return refusal(CROSS_SITE, "/account", "Go to your account")
+    token = read_cookie(request.headers.get("cookie", ""), SESSION_COOKIE)
+    live = bool(token) and await in_db(accounts.current_session, token) is not None
+    target = "/account" if live else safe_next(request.query_params.get("next"), "/auth/login")
+    response = RedirectResponse(target, status_code=303)
+    if not live:
+        clear_cookie(response, SESSION_COOKIE)
     clear_cookie(response, RESET_COOKIE)
     return response
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 
+from pwapp.security.tokens import new_token
 from pwapp.settings import settings
+from pwapp.web.cookies import binding_of, binding_set_cookie
 
 SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
@@ -38,5 +40,26 @@ def security_headers(app):
             await send(message)
 
         await app(scope, receive, send_with_headers)
+
+    return wrapped
+
+
+def browser_binding(app):
+    """Give a browser that lacks a well-formed binding cookie a new random one on every HTTP answer.
+
+    The websocket upgrade then carries it, so a login ticket can record which browser asked.
+    """
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or binding_of(Headers(scope=scope).get("cookie", "")):
+            return await app(scope, receive, send)
+        cookie = binding_set_cookie(new_token())
+
+        async def send_with_cookie(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        await app(scope, receive, send_with_cookie)
 
     return wrapped
