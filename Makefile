@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 BUN := .tools/node_modules/.bin/bun
+AXE := .tools/node_modules/axe-core/axe.min.js
 PORT ?= 3000
 
 export REFLEX_CHECK_LATEST_VERSION := 0
@@ -23,6 +24,10 @@ $(BUN):
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error bun@1.4.4
 	$(BUN) --version
 
+# axe-core, pinned, for the accessibility audit in the end-to-end tests.
+$(AXE):
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error --save-exact axe-core@4.14.1
+
 setup: $(VENV)/.installed $(BUN)
 
 migrate: setup
@@ -35,7 +40,7 @@ run: migrate
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+test: setup browser $(AXE)
 	$(VENV)/bin/ruff check pwapp tests bench alembic rxconfig.py
 	$(PY) -m pytest
 

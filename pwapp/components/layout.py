@@ -4,24 +4,26 @@ import reflex as rx
 
 
 def page_layout(heading: str, *children: rx.Component, intro: str = "") -> rx.Component:
-    """A centred card that fits 375 px screens and follows the system's dark mode."""
-    return rx.center(
-        rx.card(
-            rx.vstack(
-                rx.link(rx.text("pwapp", weight="bold", size="3"), href="/", underline="none"),
-                rx.heading(heading, as_="h1", size="6"),
-                rx.cond(intro != "", rx.text(intro, color_scheme="gray", size="2")),
-                *children,
-                spacing="4",
+    """A centred card in the page's `main` landmark; fits 375 px screens, follows dark mode."""
+    return rx.el.main(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.link(rx.text("pwapp", weight="bold", size="3"), href="/", underline="none"),
+                    rx.heading(heading, as_="h1", size="6"),
+                    rx.cond(intro != "", rx.text(intro, color_scheme="gray", size="2")),
+                    *children,
+                    spacing="4",
+                    width="100%",
+                ),
                 width="100%",
+                max_width="440px",
+                size="3",
             ),
-            width="100%",
-            max_width="440px",
-            size="3",
+            min_height="100vh",
+            padding="16px",
+            background=rx.color("gray", 2),
         ),
-        min_height="100vh",
-        padding="16px",
-        background=rx.color("gray", 2),
     )
 
 
