@@ -1,11 +1,5 @@
-"""The REST API: JSON in, JSON out, calling the same services as the pages.
-
-| POST /api/login/                 | {email, password}                 | 200 {token, expires_at}     |
-| POST /api/logout/                | Bearer                            | 204                         |
-| PUT  /change-password/           | {current_password, new_password}  | 200 {detail, token, ...}    |
-| POST /reset-password/            | {email}                           | 200 {detail} (always)       |
-| POST /reset-password-confirm/    | {token, new_password}             | 200 {detail}                |
-| GET  /api/openapi.json           |                                   | the OpenAPI 3 description   |
+"""The REST API: JSON in, JSON out, calling the same services as the pages (routes in
+ENDPOINTS; each request body's model is in pwapp.web.schemas, the document in pwapp.web.openapi).
 
 No rule lives here: this module only parses requests, calls `pwapp.services` in a worker
 thread (they hash passwords) and turns their typed errors into status codes:
@@ -32,18 +26,9 @@ from starlette.routing import Route
 from pwapp.db import in_db
 from pwapp.services import accounts, passwords
 from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
-from pwapp.web import openapi
+from pwapp.web import openapi, schemas
 from pwapp.web.client import client_of
-from pwapp.web.schemas import (
-    MAX_BODY_BYTES,
-    PASSWORD_CHANGED,
-    RESET_DONE,
-    ChangePassword,
-    ConfirmReset,
-    Login,
-    RequestReset,
-    problems,
-)
+from pwapp.web.schemas import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -130,7 +115,7 @@ async def read_model(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(400, {"errors": problems(exc)}) from None
+        raise ApiError(400, {"errors": schemas.problems(exc)}) from None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -153,7 +138,7 @@ def iso(moment: datetime) -> str:
 
 
 async def login(request: Request) -> Response:
-    body = await read_model(request, Login)
+    body = await read_model(request, schemas.Login)
     client = client_of(request)
 
     def sign_in(s):
@@ -184,7 +169,7 @@ async def change_password(request: Request) -> Response:
     token = bearer_token(request)
     if token is None:
         raise unauthorized(False)
-    body = await read_model(request, ChangePassword)
+    body = await read_model(request, schemas.ChangePassword)
     client = client_of(request)
     issued: dict[str, datetime] = {}
 
@@ -211,19 +196,21 @@ async def change_password(request: Request) -> Response:
         )
 
     new_token = await in_db(change)
-    return JSONResponse({"detail": PASSWORD_CHANGED, "token": new_token, "expires_at": iso(issued["expires_at"])})
+    expires_at = iso(issued["expires_at"])
+    return JSONResponse({"detail": schemas.PASSWORD_CHANGED, "token": new_token, "expires_at": expires_at})
 
 
 async def request_reset(request: Request) -> Response:
-    body = await read_model(request, RequestReset)
+    body = await read_model(request, schemas.RequestReset)
     await in_db(passwords.request_password_reset, body.email, client_of(request))
     return JSONResponse({"detail": passwords.RESET_REQUESTED})
 
 
 async def confirm_reset(request: Request) -> Response:
-    body = await read_model(request, ConfirmReset)  # its `uid` is accepted and ignored
-    await in_db(passwords.reset_password, body.token, body.new_password, body.confirm_password, client_of(request))
-    return JSONResponse({"detail": RESET_DONE})
+    body = await read_model(request, schemas.ConfirmReset)  # its `uid` is accepted and ignored
+    client = client_of(request)
+    await in_db(passwords.reset_password, body.token, body.new_password, body.confirm_password, client)
+    return JSONResponse({"detail": schemas.RESET_DONE})
 
 
 async def openapi_json(request: Request) -> Response:

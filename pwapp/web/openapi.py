@@ -20,16 +20,9 @@ JSON = "application/json"
 REF = "#/components/schemas/{model}"
 
 
-def _answer(
-    description: str, model: type[BaseModel], headers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "description": description,
-        "content": {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}},
-    }
-    if headers:
-        answer["headers"] = headers
-    return answer
+def _answer(description: str, model: type[BaseModel], headers: dict[str, Any] | None = None) -> dict:
+    content = {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}}
+    return {"description": description, "content": content, **({"headers": headers} if headers else {})}
 
 
 def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -84,66 +77,46 @@ class Route:
             found["security"] = [{"bearerAuth": []}]
         if self.body:
             schema = self.body.model_json_schema(ref_template=REF, schema_generator=s.OpenAPI30)
-            found["requestBody"] = {
-                "required": True,
-                "content": {JSON: {"schema": schema, "example": self.example}},
-            }
+            content = {JSON: {"schema": schema, "example": self.example}}
+            found["requestBody"] = {"required": True, "content": content}
         return found
 
 
 OLD, NEW = "Quartz-Harbor-Tulip-1987!", "Velvet-Canyon-Marble-2042?"
 ROUTES = {
     "/api/login/": Route(
-        "post",
-        "login",
-        "Exchange an email and password for a bearer token.",
-        {"200": _answer("Signed in.", s.Token)},
-        body=s.Login,
-        example={"email": "alice@example.org", "password": OLD},
-        refusals=("429",),
+        "post", "login", "Exchange an email and password for a bearer token.",
+        {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
+        body=s.Login, example={"email": "alice@example.org", "password": OLD},
     ),
     "/api/logout/": Route(
-        "post",
-        "logout",
-        "Revoke the bearer token.",
-        {"204": {"description": "Signed out; the token no longer works."}},
-        refusals=("401",),
+        "post", "logout", "Revoke the bearer token.",
+        {"204": {"description": "Signed out; the token no longer works."}}, refusals=("401",),
     ),
     "/change-password/": Route(
-        "put",
-        "changePassword",
-        "Change the password; the caller gets a new token and its old one dies.",
+        "put", "changePassword", "Change the password; the caller gets a new token and its old one dies.",
         {"200": _answer("Changed; use the new token from now on.", s.PasswordChanged)},
-        body=s.ChangePassword,
-        example={"current_password": OLD, "new_password": NEW},
+        refusals=("401", "429"),
+        body=s.ChangePassword, example={"current_password": OLD, "new_password": NEW},
         description="The caller's token is always rotated. With `sign_out_others` (the default) every "
         "other session of the account is revoked too.",
-        refusals=("401", "429"),
     ),
     "/reset-password/": Route(
-        "post",
-        "requestPasswordReset",
-        "Email a reset link when the address has an account.",
+        "post", "requestPasswordReset", "Email a reset link when the address has an account.",
         {"200": _answer("Accepted.", s.ResetRequested)},
-        body=s.RequestReset,
-        example={"email": "alice@example.org"},
+        body=s.RequestReset, example={"email": "alice@example.org"},
         description="The answer is the same whether or not the address has an account, and also when "
         "requests for it are being throttled (then no mail is sent).",
     ),
     "/reset-password-confirm/": Route(
-        "post",
-        "confirmPasswordReset",
-        "Set a new password with the token from a reset link (once).",
+        "post", "confirmPasswordReset", "Set a new password with the token from a reset link (once).",
         {"200": _answer("Reset; log in with the new password.", s.ResetDone)},
-        body=s.ConfirmReset,
-        example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "new_password": NEW},
+        body=s.ConfirmReset, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "new_password": NEW},
         description="Signs out every session of the account. An expired, used, superseded or invalid "
         "token answers 400 with `errors.token` and a `reason` code.",
     ),
     "/api/openapi.json": Route(
-        "get",
-        "openapi",
-        "This document.",
+        "get", "openapi", "This document.",
         {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
     ),
 }

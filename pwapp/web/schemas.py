@@ -20,12 +20,11 @@ PASSWORD_CHANGED = "Password changed successfully."
 RESET_DONE = "Password reset successful."
 
 NOT_TEXT = "Must be valid Unicode text without NUL characters."
-MESSAGES = {  # pydantic's error types in the API's words
+MESSAGES = {  # pydantic's error types in the API's words (a custom error carries its own)
     "missing": "This field is required.",
     "string_type": "Must be a string.",
     "string_too_long": f"Must be at most {MAX_STRING_LENGTH} characters.",
     "string_unicode": NOT_TEXT,  # a lone surrogate such as "\ud800"
-    "not_text": NOT_TEXT,
     "bool_type": "Must be true or false.",
 }
 
