@@ -12,12 +12,28 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from pwapp.web import schemas as s
 
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
+
+
+class OpenAPI30(GenerateJsonSchema):
+    """JSON Schema as OpenAPI 3.0 reads it: a constant is a one-value `enum`, no `null` default."""
+
+    def literal_schema(self, schema):
+        found = super().literal_schema(schema)
+        if "const" in found:
+            found["enum"] = [found.pop("const")]
+        return found
+
+    def default_schema(self, schema):
+        found = super().default_schema(schema)
+        if "default" in found and found["default"] is None:
+            del found["default"]
+        return found
 
 
 def _answer(description: str, model: type[BaseModel], headers: dict[str, Any] | None = None) -> dict:
@@ -76,7 +92,7 @@ class Route:
         if "401" in self.refusals:
             found["security"] = [{"bearerAuth": []}]
         if self.body:
-            schema = self.body.model_json_schema(ref_template=REF, schema_generator=s.OpenAPI30)
+            schema = self.body.model_json_schema(ref_template=REF, schema_generator=OpenAPI30)
             content = {JSON: {"schema": schema, "example": self.example}}
             found["requestBody"] = {"required": True, "content": content}
         return found
@@ -127,7 +143,7 @@ ANSWERS = (s.Token, s.PasswordChanged, s.ResetRequested, s.ResetDone, s.Detail, 
 def spec() -> dict[str, Any]:
     """The whole document (a plain dict, JSON-ready)."""
     _, answers = models_json_schema(
-        [(model, "serialization") for model in ANSWERS], ref_template=REF, schema_generator=s.OpenAPI30
+        [(model, "serialization") for model in ANSWERS], ref_template=REF, schema_generator=OpenAPI30
     )
     return {
         "openapi": "3.0.3",

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
 from pwapp.security.passwords import is_storable
@@ -46,27 +45,10 @@ def problems(exc: ValidationError) -> dict[str, list[str]]:
     return found
 
 
-class OpenAPI30(GenerateJsonSchema):
-    """JSON Schema as OpenAPI 3.0 reads it: a constant is a one-value `enum`, no `null` default."""
-
-    def literal_schema(self, schema):
-        found = super().literal_schema(schema)
-        if "const" in found:
-            found["enum"] = [found.pop("const")]
-        return found
-
-    def default_schema(self, schema):
-        found = super().default_schema(schema)
-        if "default" in found and found["default"] is None:
-            del found["default"]
-        return found
-
-
-# --- requests: JSON objects; unknown properties are ignored, an absent optional field is None,
-# a present one (even null) must have its type --------------------------------------------------
-
-
 class Body(BaseModel):
+    """A request: a JSON object whose unknown properties are ignored; an absent optional field
+    is None, a present one (even null) must have its type."""
+
     model_config = ConfigDict(strict=True, json_schema_extra={"additionalProperties": True})
 
 
@@ -97,7 +79,7 @@ class ConfirmReset(Body):
     confirm_password: Text = Field(None, description=CONFIRM)
 
 
-# --- answers ---------------------------------------------------------------------------------
+# --- answers (documented here; the handlers build them as dicts) ----------------------------
 
 
 class Token(BaseModel):
