@@ -1,18 +1,12 @@
-"""The REST API: JSON in, JSON out, calling the same services as the pages.
-
-| POST /api/login/                 | {email, password}                 | 200 {token, expires_at}     |
-| POST /api/logout/                | Bearer                            | 204                         |
-| PUT  /change-password/           | {current_password, new_password}  | 200 {detail, token, ...}    |
-| POST /reset-password/            | {email}                           | 200 {detail} (always)       |
-| POST /reset-password-confirm/    | {token, new_password}             | 200 {detail}                |
-| GET  /api/openapi.json           |                                   | the OpenAPI 3 description   |
+"""The REST API: JSON in, JSON out, calling the same services as the pages (routes in
+ENDPOINTS; each request body's model is in pwapp.web.schemas, the document in pwapp.web.openapi).
 
 No rule lives here: this module only parses requests, calls `pwapp.services` in a worker
 thread (they hash passwords) and turns their typed errors into status codes:
 AccountError → 400 {"errors": {field: [messages]}}, NotAuthenticated → 401 {"detail"},
 TooManyAttempts → 429 {"detail"} with Retry-After. Requests are capped before any service
 sees them: 64 KiB bodies (413), JSON objects only (400 otherwise, 415 for other media types),
-strings of at most 4096 characters of valid, NUL-free text.
+then validated by their model in pwapp.web.schemas (every field's problem at once, 400).
 """
 
 from __future__ import annotations
@@ -22,25 +16,23 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pwapp.db import in_db
-from pwapp.security.passwords import is_storable
 from pwapp.services import accounts, passwords
 from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
+from pwapp.web import openapi, schemas
 from pwapp.web.client import client_of
+from pwapp.web.schemas import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_STRING_LENGTH = 4096
-
-PASSWORD_CHANGED = "Password changed successfully."
-RESET_DONE = "Password reset successful."
 INTERNAL_ERROR = "Internal error"
 BEARER_REALM = 'Bearer realm="pwapp"'
 
@@ -108,8 +100,9 @@ def too_large() -> ApiError:
     return ApiError(413, {"detail": f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB."})
 
 
-async def read_json_object(request: Request) -> dict[str, Any]:
-    """The request's JSON object (415 when not JSON, 413 when too big, 400 when not an object)."""
+async def read_model(request: Request, model: type[M]) -> M:
+    """The request's JSON object as `model` (415 when not JSON, 413 when too big, 400 when not an
+    object or when fields are refused, every field's problem at once)."""
     if not _is_json(request.headers.get("content-type", "")):
         raise ApiError(415, {"detail": "Send the request body as application/json."})
     raw = await read_body(request)
@@ -119,48 +112,10 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise invalid("body", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise invalid("body", "The request body must be a JSON object.")
-    return data
-
-
-def _text_problem(value: Any) -> str | None:
-    """Why `value` cannot be a text field, or None."""
-    if not isinstance(value, str):
-        return "Must be a string."
-    if len(value) > MAX_STRING_LENGTH:
-        return f"Must be at most {MAX_STRING_LENGTH} characters."
-    if not is_storable(value):  # NUL or a lone surrogate such as "\ud800"
-        return "Must be valid Unicode text without NUL characters."
-    return None
-
-
-def text_fields(data: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str | None]:
-    """Required and optional string fields (optional ones are None when absent); others are ignored.
-
-    Every field's problem is reported at once, like the pages report every form field.
-    """
-    values: dict[str, str | None] = {}
-    problems: dict[str, list[str]] = {}
-    for name in required + optional:
-        if name not in data:
-            if name in required:
-                problems[name] = ["This field is required."]
-            values[name] = None
-            continue
-        problem = _text_problem(data[name])
-        if problem:
-            problems[name] = [problem]
-        values[name] = data[name]
-    if problems:
-        raise ApiError(400, {"errors": problems})
-    return values
-
-
-def flag(data: dict[str, Any], name: str, default: bool) -> bool:
-    if name not in data:
-        return default
-    if not isinstance(data[name], bool):
-        raise invalid(name, "Must be true or false.")
-    return data[name]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(400, {"errors": schemas.problems(exc)}) from None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -183,12 +138,11 @@ def iso(moment: datetime) -> str:
 
 
 async def login(request: Request) -> Response:
-    data = await read_json_object(request)
-    fields = text_fields(data, ("email", "password"))
+    body = await read_model(request, schemas.Login)
     client = client_of(request)
 
     def sign_in(s):
-        user = accounts.authenticate(s, fields["email"], fields["password"], client)
+        user = accounts.authenticate(s, body.email, body.password, client)
         return accounts.create_session(s, user, client)
 
     record, token = await in_db(sign_in)
@@ -215,9 +169,7 @@ async def change_password(request: Request) -> Response:
     token = bearer_token(request)
     if token is None:
         raise unauthorized(False)
-    data = await read_json_object(request)
-    fields = text_fields(data, ("current_password", "new_password"), ("confirm_password",))
-    sign_out_others = flag(data, "sign_out_others", True)
+    body = await read_model(request, schemas.ChangePassword)
     client = client_of(request)
     issued: dict[str, datetime] = {}
 
@@ -235,45 +187,34 @@ async def change_password(request: Request) -> Response:
             s,
             user,
             session,
-            fields["current_password"],
-            fields["new_password"],
-            fields["confirm_password"],
+            body.current_password,
+            body.new_password,
+            body.confirm_password,
             client=client,
-            sign_out_others=sign_out_others,
+            sign_out_others=body.sign_out_others,
             issue=issue,
         )
 
     new_token = await in_db(change)
-    return JSONResponse({"detail": PASSWORD_CHANGED, "token": new_token, "expires_at": iso(issued["expires_at"])})
+    expires_at = iso(issued["expires_at"])
+    return JSONResponse({"detail": schemas.PASSWORD_CHANGED, "token": new_token, "expires_at": expires_at})
 
 
 async def request_reset(request: Request) -> Response:
-    data = await read_json_object(request)
-    fields = text_fields(data, ("email",))
-    await in_db(passwords.request_password_reset, fields["email"], client_of(request))
+    body = await read_model(request, schemas.RequestReset)
+    await in_db(passwords.request_password_reset, body.email, client_of(request))
     return JSONResponse({"detail": passwords.RESET_REQUESTED})
 
 
 async def confirm_reset(request: Request) -> Response:
-    data = await read_json_object(request)
-    # `uid` (sent by Django-style clients) is accepted and ignored: the token names the account.
-    fields = text_fields(data, ("token", "new_password"), ("confirm_password",))
-    await in_db(
-        passwords.reset_password,
-        fields["token"],
-        fields["new_password"],
-        fields["confirm_password"],
-        client_of(request),
-    )
-    return JSONResponse({"detail": RESET_DONE})
+    body = await read_model(request, schemas.ConfirmReset)  # its `uid` is accepted and ignored
+    client = client_of(request)
+    await in_db(passwords.reset_password, body.token, body.new_password, body.confirm_password, client)
+    return JSONResponse({"detail": schemas.RESET_DONE})
 
 
 async def openapi_json(request: Request) -> Response:
-    from pwapp.web.openapi import (
-        spec,  # here, not at the top: openapi.py reads this module's limits
-    )
-
-    return JSONResponse(spec())
+    return JSONResponse(openapi.spec())
 
 
 # --- routing and the safety net -----------------------------------------------------------

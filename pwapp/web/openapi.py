@@ -1,104 +1,150 @@
 """The OpenAPI 3 description of pwapp.web.api, served at GET /api/openapi.json.
 
-Built from the API module's own limits and messages, so the document cannot drift from
-what the handlers enforce (and the fuzz test holds the handlers to this document).
+Bodies are the JSON schemas of the models in pwapp.web.schemas, the ones the handlers validate
+with; this module adds the routes, their words and their refusals (and the fuzz test holds
+the handlers to the result).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pwapp.services import passwords
-from pwapp.web import api
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from pwapp.web import schemas as s
 
 JSON = "application/json"
+REF = "#/components/schemas/{model}"
 
 
-def _text(description: str) -> dict[str, Any]:
-    return {"type": "string", "maxLength": api.MAX_STRING_LENGTH, "description": description}
+class OpenAPI30(GenerateJsonSchema):
+    """JSON Schema as OpenAPI 3.0 reads it: a constant is a one-value `enum`, no `null` default."""
+
+    def literal_schema(self, schema):
+        found = super().literal_schema(schema)
+        if "const" in found:
+            found["enum"] = [found.pop("const")]
+        return found
+
+    def default_schema(self, schema):
+        found = super().default_schema(schema)
+        if "default" in found and found["default"] is None:
+            del found["default"]
+        return found
 
 
-def _body(required: list[str], properties: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {
-            JSON: {
-                "schema": {
-                    "type": "object",
-                    "required": required,
-                    "properties": properties,
-                    "additionalProperties": True,
-                },
-                "example": example,
-            }
-        },
-    }
+def _answer(description: str, model: type[BaseModel], headers: dict[str, Any] | None = None) -> dict:
+    content = {JSON: {"schema": {"$ref": REF.format(model=model.__name__)}}}
+    return {"description": description, "content": content, **({"headers": headers} if headers else {})}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": schema}
 
 
-def _json(description: str, schema: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
-    if headers:
-        answer["headers"] = headers
-    return answer
+REFUSALS = {
+    "400": _answer(
+        "Invalid input: the body is not a JSON object, a field is missing, has the wrong type or is too long, "
+        "or a rule refused it. Messages are keyed by field (`body` and `form` for the request as a whole).",
+        s.Errors,
+    ),
+    "401": _answer(
+        "No bearer token, or the token is unknown, expired, revoked or rotated.",
+        s.Detail,
+        {"WWW-Authenticate": _header("Always `Bearer ...`.", {"type": "string"})},
+    ),
+    "405": _answer("Wrong HTTP method for this path; `Allow` names the right one.", s.Detail),
+    "413": _answer(f"The body is larger than {s.MAX_BODY_BYTES} bytes (announced or streamed).", s.Detail),
+    "415": _answer("The body is not sent as application/json.", s.Detail),
+    "429": _answer(
+        "Too many attempts; try again after `Retry-After` seconds.",
+        s.Detail,
+        {"Retry-After": _header("Seconds to wait.", {"type": "integer", "minimum": 1})},
+    ),
+}
 
 
-def _detail_schema(constant: str | None = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"type": "string"}
-    if constant is not None:
-        detail["enum"] = [constant]
-    return {"type": "object", "required": ["detail"], "properties": {"detail": detail}}
+@dataclass(frozen=True)
+class Route:
+    """One path's operation: its words, its request model and its answers."""
 
+    method: str
+    id: str
+    summary: str
+    success: dict[str, Any]
+    body: type[BaseModel] | None = None
+    example: dict[str, str] | None = None
+    description: str | None = None
+    refusals: tuple[str, ...] = ()  # besides 405, and 400/413/415 for a body
 
-BAD_REQUEST = _json(
-    "Invalid input: the body is not a JSON object, a field is missing, has the wrong type or is too long, "
-    "or a rule refused it. Messages are keyed by field (`body` and `form` for the request as a whole).",
-    "Errors",
-)
-UNAUTHORIZED = _json(
-    "No bearer token, or the token is unknown, expired, revoked or rotated.",
-    "Detail",
-    {"WWW-Authenticate": {"description": "Always `Bearer ...`.", "required": True, "schema": {"type": "string"}}},
-)
-TOO_LARGE = _json(f"The body is larger than {api.MAX_BODY_BYTES} bytes (announced or streamed).", "Detail")
-UNSUPPORTED = _json("The body is not sent as application/json.", "Detail")
-THROTTLED = _json(
-    "Too many attempts; try again after `Retry-After` seconds.",
-    "Detail",
-    {
-        "Retry-After": {
-            "description": "Seconds to wait.",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1},
+    def operation(self) -> dict[str, Any]:
+        codes = sorted({"405", *self.refusals, *(("400", "413", "415") if self.body else ())})
+        found: dict[str, Any] = {
+            "operationId": self.id,
+            "summary": self.summary,
+            "responses": {**self.success, **{code: REFUSALS[code] for code in codes}},
         }
-    },
-)
-NOT_ALLOWED = _json("Wrong HTTP method for this path; `Allow` names the right one.", "Detail")
+        if self.description:
+            found["description"] = self.description
+        if "401" in self.refusals:
+            found["security"] = [{"bearerAuth": []}]
+        if self.body:
+            schema = self.body.model_json_schema(ref_template=REF, schema_generator=OpenAPI30)
+            content = {JSON: {"schema": schema, "example": self.example}}
+            found["requestBody"] = {"required": True, "content": content}
+        return found
 
 
-def _responses(ok: dict[str, Any], *, body: bool = True, auth: bool = False, throttled: bool = False) -> dict:
-    answers: dict[str, Any] = {**ok, "405": NOT_ALLOWED}
-    if body:
-        answers.update({"400": BAD_REQUEST, "413": TOO_LARGE, "415": UNSUPPORTED})
-    if auth:
-        answers["401"] = UNAUTHORIZED
-    if throttled:
-        answers["429"] = THROTTLED
-    return answers
-
-
-BEARER = [{"bearerAuth": []}]
+OLD, NEW = "Quartz-Harbor-Tulip-1987!", "Velvet-Canyon-Marble-2042?"
+ROUTES = {
+    "/api/login/": Route(
+        "post", "login", "Exchange an email and password for a bearer token.",
+        {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
+        body=s.Login, example={"email": "alice@example.org", "password": OLD},
+    ),
+    "/api/logout/": Route(
+        "post", "logout", "Revoke the bearer token.",
+        {"204": {"description": "Signed out; the token no longer works."}}, refusals=("401",),
+    ),
+    "/change-password/": Route(
+        "put", "changePassword", "Change the password; the caller gets a new token and its old one dies.",
+        {"200": _answer("Changed; use the new token from now on.", s.PasswordChanged)},
+        refusals=("401", "429"),
+        body=s.ChangePassword, example={"current_password": OLD, "new_password": NEW},
+        description="The caller's token is always rotated. With `sign_out_others` (the default) every "
+        "other session of the account is revoked too.",
+    ),
+    "/reset-password/": Route(
+        "post", "requestPasswordReset", "Email a reset link when the address has an account.",
+        {"200": _answer("Accepted.", s.ResetRequested)},
+        body=s.RequestReset, example={"email": "alice@example.org"},
+        description="The answer is the same whether or not the address has an account, and also when "
+        "requests for it are being throttled (then no mail is sent).",
+    ),
+    "/reset-password-confirm/": Route(
+        "post", "confirmPasswordReset", "Set a new password with the token from a reset link (once).",
+        {"200": _answer("Reset; log in with the new password.", s.ResetDone)},
+        body=s.ConfirmReset, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "new_password": NEW},
+        description="Signs out every session of the account. An expired, used, superseded or invalid "
+        "token answers 400 with `errors.token` and a `reason` code.",
+    ),
+    "/api/openapi.json": Route(
+        "get", "openapi", "This document.",
+        {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
+    ),
+}
+ANSWERS = (s.Token, s.PasswordChanged, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
 
 
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
     """The whole document (a plain dict, JSON-ready)."""
-    password = _text("Checked by the password policy (length, strength, not built from the email).")
-    confirm = _text("When present, must equal new_password.")
+    _, answers = models_json_schema(
+        [(model, "serialization") for model in ANSWERS], ref_template=REF, schema_generator=OpenAPI30
+    )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -106,115 +152,11 @@ def spec() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Log in, log out, change, forget and reset a password. Request bodies are JSON objects of at "
-                f"most {api.MAX_BODY_BYTES} bytes; strings hold at most {api.MAX_STRING_LENGTH} characters of "
+                f"most {s.MAX_BODY_BYTES} bytes; strings hold at most {s.MAX_STRING_LENGTH} characters of "
                 "valid Unicode without NUL; unknown properties are ignored."
             ),
         },
-        "paths": {
-            "/api/login/": {
-                "post": {
-                    "operationId": "login",
-                    "summary": "Exchange an email and password for a bearer token.",
-                    "requestBody": _body(
-                        ["email", "password"],
-                        {"email": _text("The account's email address (any case)."), "password": _text("The account's password.")},
-                        {"email": "alice@example.org", "password": "Quartz-Harbor-Tulip-1987!"},
-                    ),
-                    "responses": _responses(
-                        {"200": _json("Signed in.", "Token")},
-                        throttled=True,
-                    ),
-                }
-            },
-            "/api/logout/": {
-                "post": {
-                    "operationId": "logout",
-                    "summary": "Revoke the bearer token.",
-                    "security": BEARER,
-                    "responses": _responses(
-                        {"204": {"description": "Signed out; the token no longer works."}},
-                        body=False,
-                        auth=True,
-                    ),
-                }
-            },
-            "/change-password/": {
-                "put": {
-                    "operationId": "changePassword",
-                    "summary": "Change the password; the caller gets a new token and its old one dies.",
-                    "description": (
-                        "The caller's token is always rotated. With `sign_out_others` (the default) every "
-                        "other session of the account is revoked too."
-                    ),
-                    "security": BEARER,
-                    "requestBody": _body(
-                        ["current_password", "new_password"],
-                        {
-                            "current_password": _text("The password in use now."),
-                            "new_password": password,
-                            "confirm_password": confirm,
-                            "sign_out_others": {"type": "boolean", "default": True},
-                        },
-                        {"current_password": "Quartz-Harbor-Tulip-1987!", "new_password": "Velvet-Canyon-Marble-2042?"},
-                    ),
-                    "responses": _responses(
-                        {"200": _json("Changed; use the new token from now on.", "PasswordChanged")},
-                        auth=True,
-                        throttled=True,
-                    ),
-                }
-            },
-            "/reset-password/": {
-                "post": {
-                    "operationId": "requestPasswordReset",
-                    "summary": "Email a reset link when the address has an account.",
-                    "description": (
-                        "The answer is the same whether or not the address has an account, and also when "
-                        "requests for it are being throttled (then no mail is sent)."
-                    ),
-                    "requestBody": _body(
-                        ["email"], {"email": _text("Where to send the link.")}, {"email": "alice@example.org"}
-                    ),
-                    "responses": _responses({"200": _json("Accepted.", "ResetRequested")}),
-                }
-            },
-            "/reset-password-confirm/": {
-                "post": {
-                    "operationId": "confirmPasswordReset",
-                    "summary": "Set a new password with the token from a reset link (once).",
-                    "description": (
-                        "Signs out every session of the account. An expired, used, superseded or "
-                        "invalid token answers 400 with `errors.token` and a `reason` code."
-                    ),
-                    "requestBody": _body(
-                        ["token", "new_password"],
-                        {
-                            "token": _text("The `token` query parameter of the emailed link."),
-                            "uid": {"description": "Accepted and ignored (the token names the account)."},
-                            "new_password": password,
-                            "confirm_password": confirm,
-                        },
-                        {"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "new_password": "Velvet-Canyon-Marble-2042?"},
-                    ),
-                    "responses": _responses({"200": _json("Reset; log in with the new password.", "ResetDone")}),
-                }
-            },
-            "/api/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document.",
-                    "responses": _responses(
-                        {
-                            "200": {
-                                "description": "The OpenAPI document.",
-                                "content": {JSON: {"schema": {"type": "object"}}},
-                            }
-                        },
-                        body=False,
-                    ),
-                }
-            },
-        },
+        "paths": {path: {route.method: route.operation()} for path, route in ROUTES.items()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -223,47 +165,6 @@ def spec() -> dict[str, Any]:
                     "description": "The token from POST /api/login/ (or from a password change).",
                 }
             },
-            "schemas": {
-                "Token": {
-                    "type": "object",
-                    "required": ["token", "expires_at"],
-                    "properties": {
-                        "token": {"type": "string", "minLength": 1},
-                        "expires_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-                "PasswordChanged": {
-                    "type": "object",
-                    "required": ["detail", "token", "expires_at"],
-                    "properties": {
-                        "detail": {"type": "string", "enum": [api.PASSWORD_CHANGED]},
-                        "token": {"type": "string", "minLength": 1},
-                        "expires_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-                "ResetRequested": _detail_schema(passwords.RESET_REQUESTED),
-                "ResetDone": _detail_schema(api.RESET_DONE),
-                "Detail": _detail_schema(),
-                "Errors": {
-                    "type": "object",
-                    "required": ["errors"],
-                    "properties": {
-                        "errors": {
-                            "type": "object",
-                            "minProperties": 1,
-                            "additionalProperties": {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": {"type": "string"},
-                            },
-                        },
-                        "reason": {
-                            "type": "string",
-                            "enum": ["invalid", "expired", "used", "superseded", "stale"],
-                            "description": "Why a reset token was refused (reset confirmation only).",
-                        },
-                    },
-                },
-            },
+            "schemas": answers["$defs"],
         },
     }
