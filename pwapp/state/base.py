@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -18,8 +17,8 @@ T = TypeVar("T")
 
 
 def navigate(url: str) -> rx.event.EventSpec:
-    """A full page load (not client-side routing), so HTTP routes can set HttpOnly cookies."""
-    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+    """A full page load of a cookie-setting HTTP route (pwapp/pages/handoff.py), without eval."""
+    return rx.redirect(url)
 
 
 def client_of(state: rx.State) -> accounts.Client:
