@@ -9,12 +9,13 @@ import pwapp.models  # noqa: F401  (registers the tables for migrations)
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
+from pwapp.web.csp import build_script_policy
 from pwapp.web.middleware import reset_link_to_cookie, security_headers
 from pwapp.worker import work_once
 
 http_routes = Starlette(routes=cookies.routes + api.routes)
 
-app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, security_headers])
+app = rx.App(api_transformer=[http_routes, reset_link_to_cookie, build_script_policy, security_headers])
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)
 

@@ -9,12 +9,13 @@ from starlette.responses import RedirectResponse
 
 from pwapp.settings import settings
 from pwapp.web.cookies import RESET_COOKIE, set_cookie
+from pwapp.web.csp import CONTENT_SECURITY_POLICY
 
 SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    "content-security-policy": CONTENT_SECURITY_POLICY,
     "cross-origin-opener-policy": "same-origin",
 }
 RESET_PAGE = "/auth/reset-password"
