@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import reflex as rx
 
@@ -17,8 +17,13 @@ T = TypeVar("T")
 
 
 def navigate(url: str) -> rx.event.EventSpec:
-    """A full page load of a cookie-setting HTTP route (pwapp/pages/handoff.py), without eval."""
-    return rx.redirect(url)
+    """A full page load of a cookie-setting HTTP route (pwapp/pages/handoff.py), without eval.
+
+    Query values are fully percent-encoded, so while the handoff page shows, the address bar
+    never ends in `next`'s path (as if that page had already loaded).
+    """
+    parts = urlsplit(url)
+    return rx.redirect(urlunsplit(parts._replace(query=urlencode(parse_qsl(parts.query)))))
 
 
 def client_of(state: rx.State) -> accounts.Client:
