@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--probe", choices=sorted(PROBES), default="load", help="the probe's event (default load)")
     parser.add_argument("--probe-interval-ms", type=float, default=10, help="probe period (default 10)")
     parser.add_argument("--probe-alone-seconds", type=float, default=3, help="probe on the idle server first (default 3; 0 skips)")
+    parser.add_argument("--rest-seconds", type=float, default=10, help="then the same users over POST /api/login/ for comparison (default 10; 0 skips)")
     parser.add_argument("--hash-samples", type=int, default=20, help="argon2id verify samples, before and after (default 20)")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for the server")
     parser.add_argument("--no-markdown", action="store_true", help=f"do not rewrite {UI_LATEST_MD.relative_to(ROOT)}")
@@ -201,8 +202,58 @@ async def probe(tab: Tab, kind: str, interval: float, until: asyncio.Event, timi
         next_at = max(next_at + interval, time.perf_counter())
 
 
-async def measure(args: argparse.Namespace, base_url: str, emails: list[str], password: str, usage) -> tuple[dict, dict]:
-    """Probe alone, then users + probe; returns (series, cpu)."""
+async def rest_user(client, email: str, password: str, run: Run, timings: Timings, ready: asyncio.Barrier) -> int:
+    """The same account logging in over POST /api/login/ back to back, a new client IP each time."""
+    from bench.__main__ import forwarded_for
+
+    await ready.wait()
+    body = {"email": email, "password": password}
+    while not run.done.is_set():
+        sent = time.perf_counter()
+        reply = await client.post("/api/login/", json=body, headers=forwarded_for())
+        if reply.status_code == 200:
+            timings.latencies.append(time.perf_counter() - sent)
+            run.counted()
+        else:
+            timings.fail(f"HTTP {reply.status_code}")
+    return 0
+
+
+async def loaded_window(args, probe_tab: Tab, users, usage, threads) -> tuple[dict, dict, dict]:
+    """Run `users(run, timings, ready)` coroutines with the probe beside them for one window;
+    returns the logins' series, the probe's, and the server's CPU per login."""
+    run, logins, probed = Run(args.seconds, args.logins), Timings(), Timings()
+    ready = asyncio.Barrier(args.users + 1)
+    tasks = [asyncio.create_task(one) for one in users(run, logins, ready)]
+    await ready.wait()  # every user connected (and logged in once, on the websocket)
+    used, per_thread = usage(), threads()
+    run.start()
+    probing = asyncio.create_task(probe(probe_tab, args.probe, args.probe_interval_ms / 1000, run.done, probed))
+    await run.done.wait()
+    cpu = used.summary(run.logins_in_window) | {
+        "threads_ms_per_login": per_event_ms(per_thread, threads(), run.logins_in_window)
+    }
+    tabs = await asyncio.gather(*tasks)
+    await probing
+    window = run.ended - run.started
+    series = logins.summary() | {
+        "users": args.users,
+        "window_s": round(window, 2),
+        "logins_in_window": run.logins_in_window,
+        "logins_per_s": round(run.logins_in_window / window, 2),
+        "tabs_used": sum(tabs),
+    }
+    return series, probed.summary(), cpu
+
+
+async def measure(
+    args: argparse.Namespace, base_url: str, emails: list[str], password: str, usage, threads
+) -> tuple[dict, dict]:
+    """Probe alone, users + probe, then (--rest-seconds) the same over POST /api/login/;
+    returns (series, cpu). `usage()` starts a bench.load.Usage, `threads()` samples the
+    server's CPU per kind of thread (thread_cpu)."""
+    from bench.load import Client
+
     interval = args.probe_interval_ms / 1000
     probe_tab = await new_tab(base_url, PROBES[args.probe][0])
     series, cpu = {}, {}
@@ -213,35 +264,67 @@ async def measure(args: argparse.Namespace, base_url: str, emails: list[str], pa
         await probe(probe_tab, args.probe, interval, stop, warm)
 
         if args.probe_alone_seconds > 0:
-            alone, stop, used = Timings(), asyncio.Event(), usage()
+            alone, stop, used, per_thread = Timings(), asyncio.Event(), usage(), threads()
             asyncio.get_running_loop().call_later(args.probe_alone_seconds, stop.set)
             await probe(probe_tab, args.probe, interval, stop, alone)
             series["probe_alone"] = alone.summary() | {"events_per_s": round(len(alone.latencies) / args.probe_alone_seconds, 1)}
-            cpu["probe_alone"] = used.summary(len(alone.latencies))
+            cpu["probe_alone"] = used.summary(len(alone.latencies)) | {
+                "threads_ms_per_event": per_event_ms(per_thread, threads(), len(alone.latencies))
+            }
 
-        run, logins, loaded = Run(args.seconds, args.logins), Timings(), Timings()
-        ready = asyncio.Barrier(len(emails) + 1)
-        users = [asyncio.create_task(user(base_url, e, password, run, logins, ready)) for e in emails]
-        await ready.wait()  # every tab connected and logged in once
-        used = usage()
-        run.start()
-        probing = asyncio.create_task(probe(probe_tab, args.probe, interval, run.done, loaded))
-        await run.done.wait()
-        cpu["loaded"] = used.summary(run.logins_in_window)
-        tabs = await asyncio.gather(*users)
-        await probing
-        window = run.ended - run.started
-        series["login"] = logins.summary() | {
-            "users": len(emails),
-            "window_s": round(window, 2),
-            "logins_in_window": run.logins_in_window,
-            "logins_per_s": round(run.logins_in_window / window, 2),
-            "tabs_used": sum(tabs),
-        }
-        series["probe_loaded"] = loaded.summary()
+        def tabs(run, timings, ready):
+            return [user(base_url, e, password, run, timings, ready) for e in emails]
+
+        series["login"], series["probe_loaded"], cpu["loaded"] = await loaded_window(args, probe_tab, tabs, usage, threads)
+
+        if args.rest_seconds > 0:
+            async with Client(base_url, connections=len(emails) + 2) as client:
+
+                def rest(run, timings, ready):
+                    return [rest_user(client, e, password, run, timings, ready) for e in emails]
+
+                rest_args = argparse.Namespace(**{**vars(args), "seconds": args.rest_seconds})
+                series["rest_login"], series["probe_with_rest_logins"], cpu["rest_loaded"] = await loaded_window(
+                    rest_args, probe_tab, rest, usage, threads
+                )
     finally:
         await probe_tab.close()
     return series, cpu
+
+
+def thread_cpu(group: int) -> dict[str, float]:
+    """CPU seconds so far of each kind of thread in process group `group`: the worker's main
+    thread (Reflex's event loop), then by OS thread name (Python 3.11's threads, the argon2 and
+    in_db pools, keep the process's name; granian's are tokio-rt-worker). From /proc: time on
+    a core, not time waiting for one."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            tasks = list((proc / "task").iterdir())
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2]) != group:
+                continue
+        except (OSError, ValueError, IndexError):
+            continue
+        for task in tasks:
+            try:
+                head, tail = task.joinpath("stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            fields = tail.split()
+            name = head.split("(", 1)[1].rstrip("0123456789_-")
+            if task.name == proc.name:
+                name = "leader process" if int(proc.name) == group else "event loop (main thread)"
+            found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def per_event_ms(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    """CPU ms per event of each kind of thread between two thread_cpu() samples."""
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    return {k: round(v * 1000 / max(1, events), 2) for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
 # --- serving --------------------------------------------------------------------------------
@@ -260,16 +343,22 @@ def serve(args: argparse.Namespace, workdir: Path, settings: dict[str, str]) -> 
 # --- report ---------------------------------------------------------------------------------
 
 
+def without_probe(cpu: dict, series: dict, probe_ms: float | None) -> float | None:
+    """Server CPU ms per login in a window, less the probe events' share at their cost alone."""
+    per_login = cpu.get("server_cpu_ms_per_request")
+    if per_login is None or probe_ms is None:
+        return per_login
+    return round(per_login - probe_ms * series["probe"]["count"] / max(1, series["login"]["logins_in_window"]), 2)
+
+
 def report(args, machine, series, cpu, verify, hash_bound, served_label) -> dict:
     login, loaded = series["login"], series["probe_loaded"]
     ratio = round(login["logins_per_s"] / hash_bound, 3) if hash_bound else None
-    probe_cpu_ms = (cpu.get("probe_alone") or {}).get("server_cpu_ms_per_request")
-    loaded_cpu = cpu["loaded"]
-    server_cpu_per_login = loaded_cpu.get("server_cpu_ms_per_request")
-    # The probe's own CPU (measured alone) comes off the loaded run's server CPU per login.
-    besides_probe = (
-        round(server_cpu_per_login - probe_cpu_ms * loaded["count"] / max(1, login["logins_in_window"]), 2)
-        if server_cpu_per_login is not None and probe_cpu_ms is not None else None
+    probe_ms = (cpu.get("probe_alone") or {}).get("server_cpu_ms_per_request")
+    ui_cpu = without_probe(cpu["loaded"], {"login": login, "probe": loaded}, probe_ms)
+    rest_cpu = (
+        without_probe(cpu["rest_loaded"], {"login": series["rest_login"], "probe": series["probe_with_rest_logins"]}, probe_ms)
+        if "rest_login" in series else None
     )
     return {
         "machine": machine,
@@ -278,12 +367,18 @@ def report(args, machine, series, cpu, verify, hash_bound, served_label) -> dict
         "hash_bound_logins_per_s": hash_bound,
         "series": series,
         "cpu": cpu,
-        "server_cpu_ms_per_login": server_cpu_per_login,
-        "server_cpu_ms_per_login_without_probe": besides_probe,
-        "server_cpu_ms_per_login_besides_verify": (
-            round(besides_probe - verify["cpu"], 2) if besides_probe is not None else None
-        ),
-        "targets_detail": {"logins_ratio_to_hash_bound": ratio, "probe_p99_ms": loaded["p99_ms"]},
+        "server_cpu_ms_per_login": {
+            "ui": ui_cpu,
+            "rest": rest_cpu,
+            "ui_minus_rest": round(ui_cpu - rest_cpu, 2) if ui_cpu is not None and rest_cpu is not None else None,
+            "ui_besides_verify": round(ui_cpu - verify["cpu"], 2) if ui_cpu is not None else None,
+        },
+        "targets_detail": {
+            "logins_ratio_to_hash_bound": ratio,
+            "probe_p99_ms": loaded["p99_ms"],
+            # Contention-free view: the share of the server's CPU per login that is argon2id.
+            "ratio_if_server_had_every_core": round(verify["cpu"] / ui_cpu, 3) if ui_cpu else None,
+        },
         "targets": {
             f"logins_per_s>={TARGET_RATIO}x_hash_bound": ratio is not None and ratio >= TARGET_RATIO
             and not login["failures"],
@@ -291,17 +386,22 @@ def report(args, machine, series, cpu, verify, hash_bound, served_label) -> dict
         },
         "settings": {
             "users": args.users, "probe": args.probe, "probe_interval_ms": args.probe_interval_ms,
-            "seconds": args.seconds, "logins": args.logins,
+            "seconds": args.seconds, "logins": args.logins, "rest_seconds": args.rest_seconds,
         },
         "notes": [
             "hash_bound_logins_per_s = cores / argon2id verify (median wall time in-process, single thread, "
-            "sampled just before and just after the loaded run with the server idle).",
+            "sampled just before and just after the runs with the server idle). On a busy machine that wall "
+            "time grows with the other load; ratio_if_server_had_every_core = verify CPU / server CPU per UI "
+            "login is the contention-free projection (not a measurement).",
             "A login is timed from sending LoginState.submit to the update carrying the navigation to "
             "/auth/session?ticket=…; first_update is the form's \"busy\" delta. logins_per_s counts the "
             "logins completed inside the window; logins in flight when it closes are timed but not counted.",
-            "server_cpu_ms_per_login is the server process group's CPU during the window over the logins in "
-            "it; _without_probe subtracts the probe's events at their cost when the probe ran alone; "
-            "_besides_verify subtracts argon2id verify's in-process CPU.",
+            "server_cpu_ms_per_login is the server process group's CPU during a window over the logins in it, "
+            "less the probe's events at their cost when the probe ran alone. rest is the same users and "
+            "concurrency over POST /api/login/ (same service, a session instead of a ticket) with the probe "
+            "beside it: ui_minus_rest is what the websocket path adds, with argon2's cost (which grows when "
+            "the machine is busy) in both. threads_ms_per_login splits the CPU by thread: Reflex's event "
+            "loop, Python's worker threads (argon2 and in_db), granian's tokio threads.",
             "Each tab is a fresh page load (cookies kept in its own jar and sent on the websocket upgrade) and "
             "its own client IP through one trusted proxy hop; the hydrate omits the initial-state hashes, so "
             "each connection gets the full initial delta once (not in any timed event).",
@@ -313,33 +413,46 @@ def report(args, machine, series, cpu, verify, hash_bound, served_label) -> dict
 
 
 def markdown(r: dict) -> str:
-    m, s, login, loaded = r["machine"], r["series"], r["series"]["login"], r["series"]["probe_loaded"]
-    alone = s.get("probe_alone", {})
-    busy = r["cpu"]["loaded"].get("cores_busy", {})
+    m, s, cpu = r["machine"], r["series"], r["server_cpu_ms_per_login"]
+    login, loaded, alone, rest = s["login"], s["probe_loaded"], s.get("probe_alone"), s.get("rest_login")
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
     t, d = r["targets"], r["targets_detail"]
-    fails = ", ".join(f"{k}: {v}" for k, v in login["failures"].items()) or "0"
+
+    def row(name: str, x: dict, rate, per_cpu=None) -> str:
+        fails = ", ".join(f"{k}: {v}" for k, v in x.get("failures", {}).items()) or "0"
+        threads = r["cpu"].get(per_cpu, {}).get("threads_ms_per_login") or r["cpu"].get(per_cpu, {}).get("threads_ms_per_event") or {}
+        split = ", ".join(f"{k} {v}" for k, v in threads.items())
+        busy = r["cpu"].get(per_cpu, {}).get("cores_busy", {}).get("other_processes", "")
+        count = f"{x['logins_in_window']} in {x['window_s']} s" if "logins_in_window" in x else x["count"]
+        return (
+            f"| {name} | {count} | {rate if rate is not None else ''} | {x['p50_ms']} | {x['p99_ms']} | {x['max_ms']} "
+            f"| {fails} | {split} | {busy} |\n"
+        )
+
     return (
         f"<!-- written by `python -m bench ui` ({r['finished_at']}) -->\n"
         f"Measured {r['finished_at'][:10]} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
         f"load average before {m['loadavg_before']}, after {m['loadavg_after']}; {r['served']}; "
         f"{login['users']} users, probe `{r['settings']['probe']}` every {r['settings']['probe_interval_ms']:g} ms.\n\n"
-        "| Series | Count | Rate /s | p50 ms | p99 ms | max ms | Failures |\n|---|---:|---:|---:|---:|---:|---|\n"
-        f"| Login (submit → navigation) | {login['logins_in_window']} in {login['window_s']} s | {login['logins_per_s']} "
-        f"| {login['p50_ms']} | {login['p99_ms']} | {login['max_ms']} | {fails} |\n"
-        f"| Login, first update (\"busy\") | | | {login.get('first_update_p50_ms')} | {login.get('first_update_p99_ms')} | | |\n"
-        f"| Probe with the logins | {loaded['count']} | | {loaded['p50_ms']} | {loaded['p99_ms']} | {loaded['max_ms']} | |\n"
-        + (f"| Probe alone | {alone['count']} | {alone['events_per_s']} | {alone['p50_ms']} | {alone['p99_ms']} | {alone['max_ms']} | |\n" if alone else "")
-        + f"\nargon2id verify {r['argon2id_verify_ms']['wall']} ms (CPU {r['argon2id_verify_ms']['cpu']} ms; "
-        f"{r['argon2id_verify_ms']['before']} ms before, {r['argon2id_verify_ms']['after']} ms after the run): "
+        "| Series | Count | Rate /s | p50 ms | p99 ms | max ms | Failures | Server CPU ms per login (or probe event), by thread | Other processes' cores |\n"
+        "|---|---:|---:|---:|---:|---:|---|---|---:|\n"
+        + (row("Probe alone", alone, alone["events_per_s"], "probe_alone") if alone else "")
+        + row("Login over the websocket (submit → navigation)", login, login["logins_per_s"], "loaded")
+        + f"| … its first update (\"busy\") | | | {login.get('first_update_p50_ms')} | {login.get('first_update_p99_ms')} | | | | |\n"
+        + row("Probe during the websocket logins", loaded, None)
+        + (row("Login over REST (POST /api/login/)", rest, rest["logins_per_s"], "rest_loaded") if rest else "")
+        + (row("Probe during the REST logins", s["probe_with_rest_logins"], None) if rest else "")
+        + f"\nargon2id verify {r['argon2id_verify_ms']['wall']} ms wall, {r['argon2id_verify_ms']['cpu']} ms CPU "
+        f"({r['argon2id_verify_ms']['before']} ms before, {r['argon2id_verify_ms']['after']} ms after the runs): "
         f"hash-bound limit = {m['cores']} cores / verify = {r['hash_bound_logins_per_s']} logins/s. "
-        f"Server CPU per login {r['server_cpu_ms_per_login']} ms ({r['server_cpu_ms_per_login_without_probe']} without "
-        f"the probe's events, {r['server_cpu_ms_per_login_besides_verify']} besides verify). Cores busy during the run: "
-        f"server {busy.get('server')}, bench client {busy.get('bench_client')}, other processes {busy.get('other_processes')}.\n\n"
-        "| Target | Measured | Result |\n|---|---:|---|\n"
+        f"Server CPU per login, the probe's share removed: websocket {cpu['ui']} ms, REST {cpu['rest']} ms "
+        f"(websocket − REST = {cpu['ui_minus_rest']} ms); websocket besides verify's CPU: {cpu['ui_besides_verify']} ms.\n\n"
+        "| Target | Measured | Result | For context (not the target) |\n|---|---:|---|---|\n"
         f"| logins/s ≥ {TARGET_RATIO} × hash-bound ({login['users']} users) | {d['logins_ratio_to_hash_bound']} "
-        f"| {ok(t[f'logins_per_s>={TARGET_RATIO}x_hash_bound'])} |\n"
-        f"| probe p99 < {TARGET_PROBE_P99_MS:g} ms | {d['probe_p99_ms']} | {ok(t[f'probe_p99_ms<{TARGET_PROBE_P99_MS:g}'])} |\n"
+        f"| {ok(t[f'logins_per_s>={TARGET_RATIO}x_hash_bound'])} | {d['ratio_if_server_had_every_core']} projected "
+        "from server CPU per login |\n"
+        f"| probe p99 < {TARGET_PROBE_P99_MS:g} ms | {d['probe_p99_ms']} | {ok(t[f'probe_p99_ms<{TARGET_PROBE_P99_MS:g}'])} "
+        f"| {alone['p99_ms'] if alone else ''} ms with the server idle |\n"
     )
 
 
@@ -388,7 +501,10 @@ def main(argv: list[str] | None = None) -> int:
         before = verify_ms(args.hash_samples, emails[0])
 
         async def go():
-            return await measure(args, server.base_url, emails, PASSWORD_A, lambda: Usage(server.cpu_seconds, machine_busy_seconds))
+            return await measure(
+                args, server.base_url, emails, PASSWORD_A,
+                lambda: Usage(server.cpu_seconds, machine_busy_seconds), lambda: thread_cpu(server.process.pid),
+            )
 
         log(f"probe `{args.probe}` alone for {args.probe_alone_seconds} s, then {args.users} users logging in "
             f"for {args.logins or ''}{' logins' if args.logins else f'{args.seconds} s'} with the probe")

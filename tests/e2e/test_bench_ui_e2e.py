@@ -34,14 +34,14 @@ async def register(base_url: str, email: str) -> None:
 async def tiny_run(base_url: str, emails: list[str]) -> dict:
     for email in emails:
         await register(base_url, email)
-    args = parse_args(["--users", "2", "--logins", "5", "--probe-alone-seconds", "0.2"])
+    args = parse_args(["--users", "2", "--logins", "5", "--probe-alone-seconds", "0.2", "--rest-seconds", "0"])
 
     def usage():
         from bench.load import Usage
 
         return Usage(lambda: 0.0, lambda: 0.0)
 
-    series, _ = await measure(args, base_url, emails, STRONG_PASSWORD, usage)
+    series, _ = await measure(args, base_url, emails, STRONG_PASSWORD, usage, dict)
     return series
 
 
