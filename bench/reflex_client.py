@@ -77,7 +77,7 @@ class Tab:
         self.path = path.rstrip("/") + "/"  # the prod build serves /auth/login/ as the page's path
         ws_url = f"{self.base_url}{NAMESPACE}/?token={self.token}&EIO=4&transport=websocket"
         self._ws = await self._http.ws_connect(
-            ws_url, protocols=(version("reflex"),), origin=self.base_url, autoping=True, max_msg_size=0
+            ws_url, protocols=(version("reflex"),), origin=self.base_url, max_msg_size=0
         )
         opened = await self._ws.receive_str(timeout=self.timeout)
         if not opened.startswith("0{"):
