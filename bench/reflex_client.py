@@ -47,9 +47,9 @@ class Update:
     events: list[dict]
     at: float
 
-    def scripts(self) -> list[str]:
-        """The JavaScript of every `rx.call_script` event in the update."""
-        return [e.get("payload", {}).get("javascript_code", "") for e in self.events if e.get("name") == "_call_script"]
+    def navigations(self) -> list[str]:
+        """Where the update sends the browser: the path of every `rx.redirect` event in it."""
+        return [e.get("payload", {}).get("path", "") for e in self.events if e.get("name") == "_redirect"]
 
 
 class Tab:

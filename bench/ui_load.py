@@ -150,7 +150,7 @@ async def log_in(tab: Tab, email: str, password: str, timings: Timings | None) -
     while True:
         update = await tab.next_update()
         first = first or update.at
-        if any(NAVIGATION in script for script in update.scripts()):
+        if any(NAVIGATION in target for target in update.navigations()):
             if timings is not None:
                 timings.latencies.append(update.at - sent)
                 timings.first_update.append(first - sent)

@@ -25,7 +25,7 @@ async def register(base_url: str, email: str) -> None:
         await tab.open("/auth/register")
         fields = [["email", email], ["new_password", STRONG_PASSWORD], ["confirm_password", STRONG_PASSWORD]]
         await tab.send(f"{REGISTER_STATE}.submit", {"form": {"__reflex_form_data__": fields}})
-        while not any(NAVIGATION in script for script in (await tab.next_update()).scripts()):
+        while not any(NAVIGATION in target for target in (await tab.next_update()).navigations()):
             pass
     finally:
         await tab.close()
