@@ -57,10 +57,10 @@ def test_defaults_start_on_sqlite():
 def test_only_the_site_may_open_the_websocket_in_production():
     from dataclasses import replace
 
-    from pwapp.settings import settings
+    from pwapp.settings import get_settings
 
-    dev = replace(settings, env="development", base_url="http://localhost:3000")
+    dev = replace(get_settings(), env="development", base_url="http://localhost:3000")
     assert dev.allowed_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
-    prod = replace(settings, env="production", base_url="https://pw.example.org")
+    prod = replace(get_settings(), env="production", base_url="https://pw.example.org")
     assert prod.allowed_origins == ["https://pw.example.org"]
     assert replace(prod, base_url="http://localhost:3000").allowed_origins == ["http://localhost:3000"]

@@ -28,12 +28,12 @@ from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
-from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE, SESSION_COOKIE
+from pwapp.web.cookies import binding_cookie, reset_cookie, session_cookie
 from rxconfig import config
 from tests.factories import RESET_LINK, mails
 
 PASSWORD = "quiet meadow lantern 7741"
-BINDING = f"{BINDING_COOKIE}={'b' * 43}"  # the browser-binding cookie every page load hands out
+BINDING = f"{binding_cookie()}={'b' * 43}"  # the browser-binding cookie every page load hands out
 NEW_PASSWORD = "violet harbour engine 9052"
 
 
@@ -107,7 +107,7 @@ def _raw_user(s, email, password_hash):
 def signed_in_cookie(user: User) -> str:
     with db.session() as s:
         _, token = accounts.create_session(s, user, accounts.Client("198.51.100.7", "other"))
-    return f"{SESSION_COOKIE}={token}"
+    return f"{session_cookie()}={token}"
 
 
 def test_state_manager_keeps_connection_headers_off_disk():
@@ -234,7 +234,7 @@ async def test_reset_page_checks_the_cookie_link_and_resets():
     with db.session() as s:
         (mail,) = mails(s, template="password_reset")
     token = RESET_LINK.search(mail.text()).group(1)
-    cookie = f"{RESET_COOKIE}={token}"
+    cookie = f"{reset_cookie()}={token}"
     root, state = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")
     await run(ResetPasswordState.load, state)
     assert state.link_ok and state.email == user.email

@@ -12,7 +12,7 @@ import reflex as rx
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import NotAuthenticated
-from pwapp.web.cookies import SESSION_COOKIE, binding_of, read_cookie
+from pwapp.web.cookies import binding_of, read_cookie, session_cookie
 
 T = TypeVar("T")
 
@@ -40,7 +40,7 @@ class AuthState(rx.State):
     email: str = ""
 
     def _session_token(self) -> str | None:
-        return read_cookie(self.router.headers.cookie, SESSION_COOKIE)
+        return read_cookie(self.router.headers.cookie, session_cookie())
 
     async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""

@@ -10,7 +10,7 @@ from pwapp.services.errors import AccountError, ResetLinkError
 from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
-from pwapp.web.cookies import RESET_COOKIE, read_cookie
+from pwapp.web.cookies import read_cookie, reset_cookie
 
 
 class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
@@ -21,7 +21,7 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
     link_ok: bool = False
 
     def _token(self) -> str:
-        return read_cookie(self.router.headers.cookie, RESET_COOKIE) or ""
+        return read_cookie(self.router.headers.cookie, reset_cookie()) or ""
 
     @rx.event
     async def load(self):

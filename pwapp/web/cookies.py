@@ -17,15 +17,27 @@ from pwapp.services import accounts
 from pwapp.settings import settings
 from pwapp.web.origin import is_same_origin
 
-SESSION_COOKIE = settings.session_cookie_name
-RESET_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_reset"
-BINDING_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_binding"
 BINDING_FORM = re.compile(r"[A-Za-z0-9_-]{43}")  # what tokens.new_token makes
 CROSS_SITE = "This request came from another site, so nothing was changed."
 TICKET_REFUSED = (
     "This sign-in cannot be completed in this browser: it has expired, was already used, "
     "or was started somewhere else. Nothing was changed."
 )
+
+
+def session_cookie() -> str:
+    """The session cookie's name (`__Host-` on https)."""
+    return settings.session_cookie_name
+
+
+def reset_cookie() -> str:
+    """The reset cookie's name (`__Host-` on https)."""
+    return ("__Host-" if settings.secure_cookies else "") + "pwapp_reset"
+
+
+def binding_cookie() -> str:
+    """The browser-binding cookie's name (`__Host-` on https)."""
+    return ("__Host-" if settings.secure_cookies else "") + "pwapp_binding"
 
 
 def read_cookie(header: str, name: str) -> str | None:
@@ -36,13 +48,13 @@ def read_cookie(header: str, name: str) -> str | None:
 
 def binding_of(cookie_header: str) -> str:
     """SHA-256 of the browser-binding cookie in a Cookie header; "" when absent or malformed."""
-    value = read_cookie(cookie_header, BINDING_COOKIE)
+    value = read_cookie(cookie_header, binding_cookie())
     return digest(value) if value and BINDING_FORM.fullmatch(value) else ""
 
 
 def binding_set_cookie(value: str) -> str:
     """The Set-Cookie header value giving a browser its binding cookie (lives as long as the browser)."""
-    return f"{BINDING_COOKIE}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
+    return f"{binding_cookie()}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
@@ -91,7 +103,7 @@ async def start_session(request: Request) -> HTMLResponse | RedirectResponse:
         return refusal(TICKET_REFUSED, "/auth/login", "Log in")
     token, expires_at = issued
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    set_cookie(response, SESSION_COOKIE, token, _seconds_until(expires_at))
+    set_cookie(response, session_cookie(), token, _seconds_until(expires_at))
     return response
 
 
@@ -100,13 +112,13 @@ async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
     it first), then go on; a live session stays and goes to /account; cross-site changes nothing."""
     if not is_same_origin(request.headers):
         return refusal(CROSS_SITE, "/account", "Go to your account")
-    token = read_cookie(request.headers.get("cookie", ""), SESSION_COOKIE)
+    token = read_cookie(request.headers.get("cookie", ""), session_cookie())
     live = bool(token) and await in_db(accounts.current_session, token) is not None
     target = "/account" if live else safe_next(request.query_params.get("next"), "/auth/login")
     response = RedirectResponse(target, status_code=303)
     if not live:
-        clear_cookie(response, SESSION_COOKIE)
-    clear_cookie(response, RESET_COOKIE)
+        clear_cookie(response, session_cookie())
+    clear_cookie(response, reset_cookie())
     return response
 
 

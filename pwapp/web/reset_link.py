@@ -21,7 +21,7 @@ from pwapp.security.tokens import is_well_formed_reset
 from pwapp.services import passwords
 from pwapp.services.errors import ResetLinkError, ResetLinkInvalid
 from pwapp.settings import settings
-from pwapp.web.cookies import RESET_COOKIE, set_cookie
+from pwapp.web.cookies import reset_cookie, set_cookie
 from pwapp.web.origin import is_same_origin
 
 RESET_PAGE = "/auth/reset-password"
@@ -74,7 +74,7 @@ async def accept_link(request: Request) -> Response:
     if not is_well_formed_reset(token):
         return _page(400, problem=ResetLinkInvalid.message)
     response = RedirectResponse(FORM_PAGE, status_code=303)
-    set_cookie(response, RESET_COOKIE, token, settings.reset_token_max_age)
+    set_cookie(response, reset_cookie(), token, settings.reset_token_max_age)
     return response
 
 
