@@ -50,7 +50,7 @@ class Browser:
 @pytest.fixture
 def app(engine, monkeypatch):
     monkeypatch.setattr(pwapp.db, "engine", lambda: engine)
-    return browser_binding(security_headers(Starlette(routes=cookies.routes + api.routes)))
+    return browser_binding(security_headers(Starlette(routes=cookies.http_routes() + api.http_routes())))
 
 
 @pytest.fixture

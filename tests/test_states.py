@@ -17,12 +17,12 @@ from sqlmodel import SQLModel
 import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
 from pwapp.models import User
+from pwapp.routes import current as current_routes
 from pwapp.services import accounts
 from pwapp.services.errors import BrowserNotBound
 from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
-from pwapp.state.change_password import PAGE as CHANGE_PAGE
 from pwapp.state.change_password import ChangePasswordState
 from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
@@ -160,7 +160,7 @@ async def test_a_browser_without_the_binding_cookie_is_told_to_reload():
     await run(RegisterState.submit, register,
               {"email": "new@example.org", "new_password": PASSWORD, "confirm_password": PASSWORD})
     assert register.errors == told
-    _, change = connect(ChangePasswordState, cookie=signed_in_cookie(user), path=CHANGE_PAGE, bound=False)
+    _, change = connect(ChangePasswordState, cookie=signed_in_cookie(user), path=current_routes().change_password, bound=False)
     await run(ChangePasswordState.submit, change,
               {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
     assert change.errors == told

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import NotAuthenticated
@@ -28,10 +28,6 @@ def client_of(state: rx.State) -> accounts.Client:
     return accounts.Client(
         ip=state.router.session.client_ip, user_agent=headers.user_agent, binding=binding_of(headers.cookie)
     )
-
-
-def login_url(path: str) -> str:
-    return f"/auth/login?next={quote(path, safe='/')}"
 
 
 class AuthState(rx.State):
@@ -60,11 +56,12 @@ class AuthState(rx.State):
         found = await in_db(accounts.current_session, self._session_token())
         if found is None:
             self.email = ""
-            return rx.redirect(login_url(self.router.url.path or "/account"), replace=True)
+            here = routes.current()
+            return rx.redirect(here.login_then(self.router.url.path or here.account), replace=True)
         self.email = found[0].email
 
     @rx.event
     async def route_home(self):
         """on_load of `/`: the account page when signed in, else log in."""
         found = await in_db(accounts.current_session, self._session_token())
-        return rx.redirect("/account" if found else "/auth/login", replace=True)
+        return rx.redirect(routes.current().account if found else routes.current().login, replace=True)

@@ -4,6 +4,7 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import passwords
 from pwapp.services.errors import AccountError, ResetLinkError
@@ -14,7 +15,7 @@ from pwapp.web.cookies import read_cookie, reset_cookie
 
 
 class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
-    """Form state of /auth/reset-password."""
+    """Form state of the reset-password page."""
 
     email: str = ""
     link_error: str = ""
@@ -56,4 +57,4 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate("/auth/session/end?next=/auth/login?notice=reset")
+        yield navigate(routes.current().end_session(routes.current().login + "?notice=reset"))

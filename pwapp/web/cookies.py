@@ -11,6 +11,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
+from pwapp import routes
 from pwapp.db import in_db, utcnow
 from pwapp.security.tokens import digest
 from pwapp.services import accounts
@@ -57,8 +58,10 @@ def binding_set_cookie(value: str) -> str:
     return f"{binding_cookie()}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
 
 
-def safe_next(target: str | None, default: str = "/account") -> str:
-    """`target` when it is a local path (no scheme, no host, no backslash tricks)."""
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """`target` when it is a local path (no scheme, no host, no backslash tricks); else `default`
+    (the account page when not given)."""
+    default = default or routes.current().account
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     parts = urlsplit(target)
@@ -95,12 +98,12 @@ async def start_session(request: Request) -> HTMLResponse | RedirectResponse:
     """Swap a one-time login ticket for the session cookie, then go to `next`; only a
     same-origin request from the browser that asked for the ticket may do so."""
     if not is_same_origin(request.headers):
-        return refusal(CROSS_SITE, "/auth/login", "Log in")
+        return refusal(CROSS_SITE, routes.current().login, "Log in")
     ticket = request.query_params.get("ticket", "")
     binding = binding_of(request.headers.get("cookie", ""))
     issued = await in_db(accounts.redeem_ticket, ticket, binding) if ticket and binding else None
     if issued is None:
-        return refusal(TICKET_REFUSED, "/auth/login", "Log in")
+        return refusal(TICKET_REFUSED, routes.current().login, "Log in")
     token, expires_at = issued
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     set_cookie(response, session_cookie(), token, _seconds_until(expires_at))
@@ -111,10 +114,10 @@ async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
     """Drop the reset cookie, and the session cookie once its session is dead (the state revokes
     it first), then go on; a live session stays and goes to /account; cross-site changes nothing."""
     if not is_same_origin(request.headers):
-        return refusal(CROSS_SITE, "/account", "Go to your account")
+        return refusal(CROSS_SITE, routes.current().account, "Go to your account")
     token = read_cookie(request.headers.get("cookie", ""), session_cookie())
     live = bool(token) and await in_db(accounts.current_session, token) is not None
-    target = "/account" if live else safe_next(request.query_params.get("next"), "/auth/login")
+    target = routes.current().account if live else safe_next(request.query_params.get("next"), routes.current().login)
     response = RedirectResponse(target, status_code=303)
     if not live:
         clear_cookie(response, session_cookie())
@@ -122,7 +125,9 @@ async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
     return response
 
 
-routes = [
-    Route("/auth/session", start_session, methods=["GET"]),
-    Route("/auth/session/end", end_session, methods=["GET"]),
-]
+def http_routes() -> list[Route]:
+    """The cookie routes at the current paths."""
+    return [
+        Route(routes.current().session_start, start_session, methods=["GET"]),
+        Route(routes.current().session_end, end_session, methods=["GET"]),
+    ]
