@@ -31,8 +31,13 @@ def client_of(state: rx.State) -> accounts.Client:
 
 
 class AuthState(rx.State):
-    """The account behind this connection's HttpOnly session cookie."""
+    """The account behind this connection's HttpOnly session cookie.
 
+    Protect a page of yours with `on_load=AuthState.require_login` (or a subclass's): anonymous
+    visitors go to log in and come back; signed-in ones get `user_id` and `email` set.
+    """
+
+    user_id: int = 0
     email: str = ""
 
     def _session_token(self) -> str | None:
@@ -53,12 +58,12 @@ class AuthState(rx.State):
     @rx.event
     async def require_login(self):
         """on_load of protected pages: anonymous visitors go to log in and come back."""
-        found = await in_db(accounts.current_session, self._session_token())
-        if found is None:
-            self.email = ""
+        info = await in_db(accounts.current_user_info, self._session_token())
+        if info is None:
+            self.user_id, self.email = 0, ""
             here = routes.current()
             return rx.redirect(here.login_then(self.router.url.path or here.account), replace=True)
-        self.email = found[0].email
+        self.user_id, self.email = info.id, info.email
 
     @rx.event
     async def route_home(self):
