@@ -114,3 +114,8 @@ def test_only_the_site_may_open_the_websocket_in_production():
     prod = replace(get_settings(), env="production", base_url="https://pw.example.org")
     assert prod.allowed_origins == ["https://pw.example.org"]
     assert replace(prod, base_url="http://localhost:3000").allowed_origins == ["http://localhost:3000"]
+
+
+def test_import_pwapp_loads_nothing_else():
+    result = run("import sys, pwapp\nprint(sorted(m for m in sys.modules if m.startswith(('pwapp', 'reflex'))))")
+    assert result.returncode == 0 and result.stdout.strip() == "['pwapp']", result.stderr
