@@ -12,6 +12,7 @@ from pwapp import settings as pwsettings
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
+from pwapp.web.csp import build_script_policy
 from pwapp.web.middleware import browser_binding, security_headers
 from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.web.reset_link import reset_link_page
@@ -29,11 +30,15 @@ class SecuredApp(rx.App):
 
 def _transformers(app: rx.App) -> list:
     """The app's own api_transformer entries between pwapp's: `serve_pages_directly` must wrap
-    Reflex's app first; pwapp's routes, the reset link and the binding cookie wrap the rest."""
+    Reflex's app first; pwapp's routes, the reset link, the page CSP and the binding cookie wrap
+    the rest."""
     theirs = app.api_transformer
     theirs = [] if theirs is None else list(theirs) if isinstance(theirs, Sequence) else [theirs]
     http_routes = Starlette(routes=cookies.http_routes() + api.http_routes())
-    return [serve_pages_directly, *theirs, http_routes, reset_link_page, locations_on_base_url, browser_binding]
+    return [
+        serve_pages_directly, *theirs, http_routes, reset_link_page, locations_on_base_url, build_script_policy,
+        browser_binding,
+    ]
 
 
 def install(
