@@ -73,6 +73,7 @@ class Settings:
     """Every setting pwapp reads; see the README for what each one does."""
 
     env: str
+    product_name: str
     base_url: str
     secret_key: str
     database_url: str
@@ -131,6 +132,7 @@ class Settings:
         mail_from = source.get("PWAPP_MAIL_FROM", "").strip() or "pwapp <no-reply@localhost>"
         return cls(
             env=env,
+            product_name=" ".join(source.get("PWAPP_PRODUCT_NAME", "").split()) or "pwapp",
             base_url=_base_url(source),
             secret_key=_secret_key(source, env),
             database_url=source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{ROOT / 'pwapp.db'}",

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from pwapp import routes
 from pwapp import settings as pwsettings
+from pwapp.components.layout import Layout, use_layout
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
@@ -47,17 +48,23 @@ def install(
     prefix: str = "/auth",
     account_prefix: str = "/account",
     settings: Mapping[str, object] | None = None,
+    product_name: str | None = None,
+    layout: Layout | None = None,
 ) -> rx.App:
     """Add pwapp to `app`: its pages under `prefix` (log in, register, forgot and reset password)
     and `account_prefix` (account, change password), its HTTP routes and REST API, its
     middleware (security headers outermost) and its worker (reset links, mail, retention).
 
     `settings` (field names such as `base_url=`) take the place of their `PWAPP_*` variables;
-    a bad value stops start-up with one line naming it. Returns `app`.
+    a bad value stops start-up with one line naming it. `product_name` (also PWAPP_PRODUCT_NAME)
+    names the product on pages and in mail; `layout(heading, *children, intro="")` builds every
+    page instead of pwapp's card (keep a `main` landmark in it). Returns `app`.
     """
-    if settings is not None:
-        pwsettings.configure(**settings)
+    overrides = dict(settings or {}) | ({"product_name": product_name} if product_name is not None else {})
+    if overrides:
+        pwsettings.configure(**overrides)
     routes.use(prefix, account_prefix)
+    use_layout(layout)
     add_pages(app)
     app.api_transformer = _transformers(app)
     if not isinstance(app, SecuredApp):

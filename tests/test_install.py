@@ -3,6 +3,7 @@ redirect and emailed URL follows."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,9 +19,10 @@ from starlette.routing import Mount
 
 import pwapp.db
 from pwapp import routes
+from pwapp.mail.compose import render
 from pwapp.security.tokens import new_token
 from pwapp.services.passwords import change_password, request_password_reset
-from pwapp.settings import ROOT, settings
+from pwapp.settings import ROOT, get_settings, settings
 from pwapp.web.cookies import binding_cookie
 from pwapp.web.middleware import security_headers
 from pwapp.wiring import _transformers
@@ -100,3 +102,31 @@ async def test_a_prefix_moves_the_http_routes_and_their_links(client):
     ended = await client.get("/accounts/session/end")
     assert ended.status_code == 303 and ended.headers["location"] == "/accounts/login"
     assert (await client.get("/auth/session")).text == "the Reflex page"  # the old path is not pwapp's now
+
+
+LOOK = """
+import reflex as rx
+from pwapp import install
+
+def acme_layout(heading, *children, intro=""):
+    return rx.el.main(rx.heading(heading), *children, id="acme-layout")
+
+app = install(rx.App(), product_name="Acme", layout=acme_layout, settings={"secret_key": "s" * 40})
+page = app._unevaluated_pages["auth/login"]
+print(page.title, "|", "acme-layout" in str(page.component()))
+"""
+
+
+def test_the_product_name_and_the_layout_can_be_replaced():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PWAPP_")}
+    result = subprocess.run([sys.executable, "-c", LOOK], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "Log in · Acme | True"
+
+
+def test_mail_names_the_product():
+    acme = dataclasses.replace(get_settings(), product_name="Acme")
+    rendered = render("password_reset", {"reset_url": "https://x.example/r", "expires_minutes": 60}, acme)
+    assert rendered.subject == "Reset your Acme password"
+    assert "Acme" in rendered.text

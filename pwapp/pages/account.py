@@ -3,7 +3,7 @@
 import reflex as rx
 
 from pwapp import routes
-from pwapp.components.layout import notice, page_layout
+from pwapp.components.layout import notice, page_layout, title
 from pwapp.state.account import AccountState
 
 
@@ -51,4 +51,4 @@ def account() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(account, route=routes.current().account, title="Account · pwapp", on_load=AccountState.load)
+    app.add_page(account, route=routes.current().account, title=title("Account"), on_load=AccountState.load)

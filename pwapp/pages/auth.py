@@ -4,7 +4,8 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button, text_field
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
+from pwapp.settings import settings
 from pwapp.state.base import AuthState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
@@ -61,10 +62,10 @@ def register_page() -> rx.Component:
 
 def register_home(app: rx.App) -> None:
     """`/` sends visitors to their account or to log in (the standalone app's home)."""
-    app.add_page(home, route="/", title="pwapp", on_load=AuthState.route_home)
+    app.add_page(home, route="/", title=settings.product_name, on_load=AuthState.route_home)
 
 
 def register(app: rx.App) -> None:
-    app.add_page(login, route=routes.current().login, title="Log in · pwapp", on_load=LoginState.load)
-    app.add_page(register_page, route=routes.current().register, title="Create account · pwapp",
+    app.add_page(login, route=routes.current().login, title=title("Log in"), on_load=LoginState.load)
+    app.add_page(register_page, route=routes.current().register, title=title("Create account"),
                  on_load=RegisterState.load)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
 from pwapp.state.change_password import ChangePasswordState as State
 
 
@@ -39,5 +39,5 @@ def change_password() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(change_password, route=routes.current().change_password, title="Change password · pwapp",
+    app.add_page(change_password, route=routes.current().change_password, title=title("Change password"),
                  on_load=State.load)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.components.fields import submit_button, text_field
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
 from pwapp.state.forgot_password import ForgotPasswordState as State
 
 
@@ -29,5 +29,5 @@ def forgot_password() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(forgot_password, route=routes.current().forgot_password, title="Forgot password · pwapp",
+    app.add_page(forgot_password, route=routes.current().forgot_password, title=title("Forgot password"),
                  on_load=State.load)

@@ -8,6 +8,7 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.components.layout import page_layout
+from pwapp.settings import settings
 
 # Only after client-side routing: a document the server itself served here (say
 # /auth/session/ with a slash) stays put instead of reloading itself for ever.
@@ -23,4 +24,4 @@ def handoff() -> rx.Component:
 
 def register(app: rx.App) -> None:
     for route in (routes.current().session_start, routes.current().session_end):
-        app.add_page(handoff, route=route, title="pwapp")
+        app.add_page(handoff, route=route, title=settings.product_name)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button
-from pwapp.components.layout import page_layout, page_link
+from pwapp.components.layout import page_layout, page_link, title
 from pwapp.state.reset_password import ResetPasswordState as State
 
 
@@ -47,5 +47,5 @@ def reset_password() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(reset_password, route=routes.current().reset_password, title="Reset password · pwapp",
+    app.add_page(reset_password, route=routes.current().reset_password, title=title("Reset password"),
                  on_load=State.load)

@@ -88,7 +88,7 @@ def _seconds_until(moment: datetime) -> int:
 def refusal(message: str, link: str, label: str) -> HTMLResponse:
     """A plain 403 page saying why nothing happened, with a way back into the app."""
     body = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>pwapp</title>'
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(settings.product_name)}</title>'
         f'<p>{escape(message)}</p><p><a href="{escape(link)}">{escape(label)}</a></p></html>'
     )
     return HTMLResponse(body, status_code=403)

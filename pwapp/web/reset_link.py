@@ -38,7 +38,9 @@ def _templates() -> Environment:
 
 def _page(status_code: int = 200, *, email: str = "", token: str = "", problem: str = "") -> HTMLResponse:
     page = _templates().get_template("reset_link.html")
-    html = page.render(email=email, token=token, problem=problem, routes=routes.current())
+    html = page.render(
+        email=email, token=token, problem=problem, routes=routes.current(), product=settings.product_name
+    )
     return HTMLResponse(html, status_code=status_code)
 
 
