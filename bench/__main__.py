@@ -539,7 +539,7 @@ def markdown(result: dict) -> str:
 
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
     return (
-        f"<!-- written by `make bench` ({result['finished_at']}); paste into the README -->\n"
+        f"<!-- written by `make bench` ({result['finished_at']}); copy into bench/HISTORY.md -->\n"
         f"Measured {result['finished_at'][:10]} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
         f"load average before the run {m['loadavg_before']}; one granian worker, SQLite, "
         f"client and server on the same machine (figures are noisy).\n\n"

@@ -1,10 +1,10 @@
-"""Command line: `python -m pwapp mail ...` and `python -m pwapp users ...`."""
+"""Command line: `python -m pwapp mail ...`, `users ...` and `resets ...`."""
 
 import sys
 
 
 def main(argv: list[str]) -> int:
-    """Dispatch `mail ...` and `users ...` to their commands."""
+    """Dispatch `mail ...`, `users ...` and `resets ...` to their commands."""
     if argv[:1] == ["mail"]:
         from pwapp.mail.cli import main as mail_main
 
@@ -13,7 +13,11 @@ def main(argv: list[str]) -> int:
         from pwapp.cli.users import main as users_main
 
         return users_main(argv[1:])
-    print("usage: python -m pwapp {mail,users} ...", file=sys.stderr)
+    if argv[:1] == ["resets"]:
+        from pwapp.cli.resets import main as resets_main
+
+        return resets_main(argv[1:])
+    print("usage: python -m pwapp {mail,users,resets} ...", file=sys.stderr)
     return 2
 
 

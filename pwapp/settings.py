@@ -1,11 +1,16 @@
-"""Typed settings read once from the environment and `.env`."""
+"""Typed settings, read from `.env`, the environment and code at first use (never at import).
+
+`settings.x` reads the current settings; `configure(**overrides)` sets them from code (an
+embedding app), `get_settings()` returns them, loading `PWAPP_*` variables the first time.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,8 +25,8 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def _int(name: str, default: int, minimum: int = 1) -> int:
-    raw = os.environ.get(name, "").strip()
+def _int(source: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = source.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -33,23 +38,23 @@ def _int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
-def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = os.environ.get(name, "").strip().lower() or default
+def _choice(source: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = source.get(name, "").strip().lower() or default
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
-def _base_url() -> str:
-    raw = os.environ.get("PWAPP_BASE_URL", "").strip() or f"http://localhost:{os.environ.get('PORT', '3000')}"
+def _base_url(source: Mapping[str, str]) -> str:
+    raw = source.get("PWAPP_BASE_URL", "").strip() or f"http://localhost:{source.get('PORT', '3000')}"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise SettingsError(f"PWAPP_BASE_URL must be an absolute http(s) URL, got {raw!r}")
     return raw.rstrip("/")
 
 
-def _secret_key(env: str) -> str:
-    key = os.environ.get("PWAPP_SECRET_KEY", "").strip()
+def _secret_key(source: Mapping[str, str], env: str) -> str:
+    key = source.get("PWAPP_SECRET_KEY", "").strip()
     if key:
         if len(key) < 32:
             raise SettingsError("PWAPP_SECRET_KEY must be at least 32 characters")
@@ -68,6 +73,7 @@ class Settings:
     """Every setting pwapp reads; see the README for what each one does."""
 
     env: str
+    product_name: str
     base_url: str
     secret_key: str
     database_url: str
@@ -109,50 +115,81 @@ class Settings:
         return "__Host-pwapp_session" if self.secure_cookies else "pwapp_session"
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        """Read and validate the environment (after loading `.env`)."""
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Read and validate the environment (after loading `.env`); `overrides` (field names,
+        e.g. `base_url=`) take the place of their `PWAPP_*` variable and are checked alike."""
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SettingsError(f"unknown setting {unknown[0]!r}")
         load_dotenv(ROOT / ".env", override=False)
-        env = _choice("PWAPP_ENV", "development", ("development", "production"))
-        mail_backend = _choice(
-            "PWAPP_MAIL_BACKEND", "console", ("console", "file", "smtp")
-        )
-        smtp_host = os.environ.get("PWAPP_SMTP_HOST", "").strip()
+        source = {**os.environ, **{f"PWAPP_{k.upper()}": str(v) for k, v in overrides.items() if v is not None}}
+        env = _choice(source, "PWAPP_ENV", "development", ("development", "production"))
+        mail_backend = _choice(source, "PWAPP_MAIL_BACKEND", "console", ("console", "file", "smtp"))
+        smtp_host = source.get("PWAPP_SMTP_HOST", "").strip()
         if mail_backend == "smtp" and not smtp_host:
             raise SettingsError("PWAPP_SMTP_HOST is required when PWAPP_MAIL_BACKEND=smtp")
-        security = _choice("PWAPP_SMTP_SECURITY", "starttls", ("starttls", "ssl", "none"))
-        mail_from = os.environ.get("PWAPP_MAIL_FROM", "").strip() or "pwapp <no-reply@localhost>"
+        security = _choice(source, "PWAPP_SMTP_SECURITY", "starttls", ("starttls", "ssl", "none"))
+        mail_from = source.get("PWAPP_MAIL_FROM", "").strip() or "pwapp <no-reply@localhost>"
         return cls(
             env=env,
-            base_url=_base_url(),
-            secret_key=_secret_key(env),
-            database_url=os.environ.get("PWAPP_DATABASE_URL", "").strip()
-            or f"sqlite:///{ROOT / 'pwapp.db'}",
-            redis_url=os.environ.get("PWAPP_REDIS_URL", "").strip() or None,
-            session_idle_minutes=_int("PWAPP_SESSION_IDLE_MINUTES", 60 * 24 * 7),
-            session_max_hours=_int("PWAPP_SESSION_MAX_HOURS", 24 * 30),
-            password_min_length=_int("PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),
-            password_max_length=_int("PWAPP_PASSWORD_MAX_LENGTH", 1024, minimum=64),
-            reset_token_max_age=_int("PWAPP_RESET_TOKEN_MAX_AGE", 3600, minimum=60),
-            retention_days=_int("PWAPP_RETENTION_DAYS", 30),
-            trusted_proxy_hops=_int("PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
+            product_name=" ".join(source.get("PWAPP_PRODUCT_NAME", "").split()) or "pwapp",
+            base_url=_base_url(source),
+            secret_key=_secret_key(source, env),
+            database_url=source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{ROOT / 'pwapp.db'}",
+            redis_url=source.get("PWAPP_REDIS_URL", "").strip() or None,
+            session_idle_minutes=_int(source, "PWAPP_SESSION_IDLE_MINUTES", 60 * 24 * 7),
+            session_max_hours=_int(source, "PWAPP_SESSION_MAX_HOURS", 24 * 30),
+            password_min_length=_int(source, "PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),
+            password_max_length=_int(source, "PWAPP_PASSWORD_MAX_LENGTH", 1024, minimum=64),
+            reset_token_max_age=_int(source, "PWAPP_RESET_TOKEN_MAX_AGE", 3600, minimum=60),
+            retention_days=_int(source, "PWAPP_RETENTION_DAYS", 30),
+            trusted_proxy_hops=_int(source, "PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
             mail_backend=mail_backend,
             mail_from=mail_from,
-            mail_dir=Path(os.environ.get("PWAPP_MAIL_DIR", "").strip() or ROOT / "var" / "mail"),
+            mail_dir=Path(source.get("PWAPP_MAIL_DIR", "").strip() or ROOT / "var" / "mail"),
             smtp_host=smtp_host,
-            smtp_port=_int("PWAPP_SMTP_PORT", 465 if security == "ssl" else 587),
-            smtp_username=os.environ.get("PWAPP_SMTP_USERNAME", ""),
-            smtp_password=os.environ.get("PWAPP_SMTP_PASSWORD", ""),
+            smtp_port=_int(source, "PWAPP_SMTP_PORT", 465 if security == "ssl" else 587),
+            smtp_username=source.get("PWAPP_SMTP_USERNAME", ""),
+            smtp_password=source.get("PWAPP_SMTP_PASSWORD", ""),
             smtp_security=security,
-            smtp_timeout=_int("PWAPP_SMTP_TIMEOUT", 10),
+            smtp_timeout=_int(source, "PWAPP_SMTP_TIMEOUT", 10),
         )
 
 
-def load() -> Settings:
+_current: Settings | None = None
+
+
+def load(**overrides: object) -> Settings:
     """Settings for this process, or exit with one line naming the bad variable."""
     try:
-        return Settings.from_env()
+        return Settings.from_env(**overrides)
     except SettingsError as exc:
         sys.exit(f"pwapp: configuration error: {exc}")
 
 
-settings = load()
+def configure(**overrides: object) -> Settings:
+    """Make the settings `PWAPP_*` variables give, with `overrides` on top, the current ones.
+
+    Call it before pwapp first uses them (before `install`); a bad value exits with one line.
+    """
+    global _current
+    _current = load(**overrides)
+    return _current
+
+
+def get_settings() -> Settings:
+    """The current settings, read from the environment at the first call."""
+    return _current or configure()
+
+
+class _CurrentSettings:
+    """Reads as the current `Settings` (`settings.base_url`), loading them at first use."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(get_settings(), name)
+
+    def __repr__(self) -> str:
+        return repr(get_settings())
+
+
+settings = _CurrentSettings()

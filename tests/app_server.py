@@ -32,9 +32,10 @@ class AppServer:
 
     def __init__(
         self, workdir: Path, settings: dict[str, str], *, port: int | None = None,
-        start_timeout: float = 300, loglevel: str = "info",
+        start_timeout: float = 300, loglevel: str = "info", app_dir: Path = ROOT, ready_path: str = "/auth/login",
     ):
         self.workdir = Path(workdir)
+        self.app_dir, self.ready_path = Path(app_dir), ready_path  # another Reflex app that installs pwapp
         self.port = port or free_port()
         self.base_url = f"http://localhost:{self.port}"
         self.start_timeout, self.loglevel = start_timeout, loglevel
@@ -75,14 +76,14 @@ class AppServer:
                 "--frontend-port", str(self.port), "--backend-port", str(self.port),
                 "--loglevel", self.loglevel,
             ],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=self.app_dir, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 
     def wait_ready(self) -> float:
         """Wait until /ping and the login page answer; returns the seconds since launch()."""
         deadline = self._started + self.start_timeout
-        while not (self._answers("/ping") and self._answers("/auth/login")):
+        while not (self._answers("/ping") and self._answers(self.ready_path)):
             if self.process.poll() is not None:
                 self._fail(f"reflex exited with {self.process.returncode}")
             if time.monotonic() > deadline:

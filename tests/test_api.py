@@ -57,7 +57,7 @@ MB = 1024 * 1024
 
 def build_app():
     """What pwapp.py mounts (API + cookie routes), wrapped like production."""
-    return security_headers(Starlette(routes=cookies.routes + api.routes))
+    return security_headers(Starlette(routes=cookies.http_routes() + api.http_routes()))
 
 
 @pytest.fixture

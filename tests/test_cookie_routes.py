@@ -18,7 +18,7 @@ import pwapp.db
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.accounts import Client, create_session, create_ticket, current_session, logout
 from pwapp.web import api, cookies
-from pwapp.web.cookies import BINDING_COOKIE, SESSION_COOKIE
+from pwapp.web.cookies import binding_cookie, session_cookie
 from pwapp.web.middleware import browser_binding, security_headers
 from tests.factories import BOB, make_user
 
@@ -43,14 +43,14 @@ class Browser:
         return Client(ip="203.0.113.7", user_agent="pytest", binding=digest(self.binding))
 
     def cookie(self) -> str:
-        jar = {BINDING_COOKIE: self.binding, SESSION_COOKIE: self.session}
+        jar = {binding_cookie(): self.binding, session_cookie(): self.session}
         return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
 
 
 @pytest.fixture
 def app(engine, monkeypatch):
     monkeypatch.setattr(pwapp.db, "engine", lambda: engine)
-    return browser_binding(security_headers(Starlette(routes=cookies.routes + api.routes)))
+    return browser_binding(security_headers(Starlette(routes=cookies.http_routes() + api.http_routes())))
 
 
 @pytest.fixture
@@ -106,21 +106,21 @@ def email_behind(engine, token: str) -> str | None:
 # --- the binding cookie -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cookie", ["", f"{BINDING_COOKIE}=short", f"{BINDING_COOKIE}={'a' * 42}!", "junk;;=="])
+@pytest.mark.parametrize("cookie", ["", f"{binding_cookie()}=short", f"{binding_cookie()}={'a' * 42}!", "junk;;=="])
 async def test_a_browser_without_a_well_formed_binding_gets_a_new_one(http, cookie):
     r = await get(http, "/auth/session/end", cookie)
-    header = set_cookies(r)[BINDING_COOKIE]
+    header = set_cookies(r)[binding_cookie()]
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
     assert "Max-Age" not in header and "expires" not in header.lower()
-    value = SimpleCookie(header)[BINDING_COOKIE].value
+    value = SimpleCookie(header)[binding_cookie()].value
     assert cookies.BINDING_FORM.fullmatch(value)
-    again = await get(http, "/api/openapi.json", f"{BINDING_COOKIE}={value}")
-    assert again.status_code == 200 and BINDING_COOKIE not in set_cookies(again)
+    again = await get(http, "/api/openapi.json", f"{binding_cookie()}={value}")
+    assert again.status_code == 200 and binding_cookie() not in set_cookies(again)
 
 
 async def test_every_new_binding_is_different(http):
-    first = set_cookies(await get(http, "/api/openapi.json"))[BINDING_COOKIE]
-    second = set_cookies(await get(http, "/api/openapi.json"))[BINDING_COOKIE]
+    first = set_cookies(await get(http, "/api/openapi.json"))[binding_cookie()]
+    second = set_cookies(await get(http, "/api/openapi.json"))[binding_cookie()]
     assert first != second
 
 
@@ -133,7 +133,7 @@ async def test_the_browser_that_asked_redeems_its_ticket(http, engine, users):
     ticket = ticket_for(engine, alice, browser)
     r = await get(http, f"/auth/session?ticket={ticket}&next=/account/change-password", browser.cookie(), SAME_ORIGIN)
     assert r.status_code == 303 and r.headers["location"] == "/account/change-password"
-    session = SimpleCookie(set_cookies(r)[SESSION_COOKIE])[SESSION_COOKIE].value
+    session = SimpleCookie(set_cookies(r)[session_cookie()])[session_cookie()].value
     assert email_behind(engine, session) == "alice@example.org"
 
 
@@ -142,15 +142,15 @@ async def test_another_browser_cannot_redeem_a_ticket_and_keeps_its_own_session(
     attacker = Browser()
     ticket = ticket_for(engine, mallory, attacker)
     victim = signed_in(engine, alice)
-    for cookie in (victim.cookie(), f"{SESSION_COOKIE}={victim.session}", ""):
+    for cookie in (victim.cookie(), f"{session_cookie()}={victim.session}", ""):
         r = await get(http, f"/auth/session?ticket={ticket}", cookie, SAME_ORIGIN)
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
         assert 'href="/auth/login"' in r.text
-        assert SESSION_COOKIE not in set_cookies(r)
+        assert session_cookie() not in set_cookies(r)
     assert email_behind(engine, victim.session) == "alice@example.org"
     # The refused attempts changed nothing: the attacker's own browser can still redeem it.
     r = await get(http, f"/auth/session?ticket={ticket}", attacker.cookie(), SAME_ORIGIN)
-    assert r.status_code == 303 and SESSION_COOKIE in set_cookies(r)
+    assert r.status_code == 303 and session_cookie() in set_cookies(r)
 
 
 async def test_another_apps_odd_cookies_on_the_same_host_do_not_hide_the_binding(http, engine, users):
@@ -159,7 +159,7 @@ async def test_another_apps_odd_cookies_on_the_same_host_do_not_hide_the_binding
     ticket = ticket_for(engine, alice, browser)
     cookie = 'prefs={"theme":"dark"}; greeting=hello world; ' + browser.cookie()
     r = await get(http, f"/auth/session?ticket={ticket}", cookie, SAME_ORIGIN)
-    assert r.status_code == 303 and SESSION_COOKIE in set_cookies(r) and BINDING_COOKIE not in set_cookies(r)
+    assert r.status_code == 303 and session_cookie() in set_cookies(r) and binding_cookie() not in set_cookies(r)
 
 
 @pytest.mark.parametrize("headers", CROSS_SITE)
@@ -169,15 +169,15 @@ async def test_a_cross_site_request_redeems_nothing(http, engine, users, headers
     ticket = ticket_for(engine, alice, browser)
     r = await get(http, f"/auth/session?ticket={ticket}", browser.cookie(), headers)
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
-    assert 'href="/auth/login"' in r.text and SESSION_COOKIE not in set_cookies(r)
+    assert 'href="/auth/login"' in r.text and session_cookie() not in set_cookies(r)
     r = await get(http, f"/auth/session?ticket={ticket}", browser.cookie(), SAME_ORIGIN)
-    assert r.status_code == 303 and SESSION_COOKIE in set_cookies(r)
+    assert r.status_code == 303 and session_cookie() in set_cookies(r)
 
 
 @pytest.mark.parametrize("query", ["", "?ticket=", "?ticket=made-up", "?ticket=%E2%98%83", "?ticket=%00"])
 async def test_unknown_tickets_get_a_page_not_an_error(http, users, query):
     r = await get(http, f"/auth/session{query}", Browser().cookie(), SAME_ORIGIN)
-    assert r.status_code == 403 and SESSION_COOKIE not in set_cookies(r)
+    assert r.status_code == 403 and session_cookie() not in set_cookies(r)
 
 
 # --- /auth/session/end: no log-out from another site, none of a live session -------------------
@@ -189,7 +189,7 @@ async def test_a_cross_site_logout_changes_nothing(http, engine, users, headers)
     victim = signed_in(engine, alice)
     r = await get(http, "/auth/session/end?next=/auth/login", victim.cookie(), headers)
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
-    assert set(set_cookies(r)) <= {BINDING_COOKIE}
+    assert set(set_cookies(r)) <= {binding_cookie()}
     assert email_behind(engine, victim.session) == "alice@example.org"
 
 
@@ -198,7 +198,7 @@ async def test_a_live_session_keeps_its_cookie(http, engine, users):
     victim = signed_in(engine, alice)
     r = await get(http, "/auth/session/end?next=/auth/login", victim.cookie(), SAME_ORIGIN)
     assert r.status_code == 303 and r.headers["location"] == "/account"
-    assert SESSION_COOKIE not in set_cookies(r)
+    assert session_cookie() not in set_cookies(r)
     assert email_behind(engine, victim.session) == "alice@example.org"
 
 
@@ -210,5 +210,5 @@ async def test_the_cookie_of_a_revoked_session_is_cleared(http, engine, users):
         s.commit()
     r = await get(http, "/auth/session/end?next=/auth/login%3Fnotice%3Dsigned-out", browser.cookie(), SAME_ORIGIN)
     assert r.status_code == 303 and r.headers["location"] == "/auth/login?notice=signed-out"
-    cleared = SimpleCookie(set_cookies(r)[SESSION_COOKIE])[SESSION_COOKIE]
+    cleared = SimpleCookie(set_cookies(r)[session_cookie()])[session_cookie()]
     assert cleared.value == "" and cleared["max-age"] == "0"

@@ -21,7 +21,7 @@ from pwapp.mail.backends import FileBackend
 from pwapp.mail.compose import build_message
 from pwapp.models.outbox import OutboxMessage
 from pwapp.security.sealing import seal
-from pwapp.settings import ROOT, settings
+from pwapp.settings import ROOT, get_settings
 
 
 def mode(path: Path) -> int:
@@ -112,7 +112,7 @@ def watch(event, args):
         busy = False
 
 sys.addaudithook(watch)
-key = s._secret_key("development")
+key = s._secret_key(os.environ, "development")
 print(repr((key, seen)))
 """
 
@@ -137,7 +137,7 @@ def test_secret_key_file_left_readable_is_tightened(tmp_path, monkeypatch, permi
     assert oct(mode(key_file)) == "0o644"
     monkeypatch.setattr(pwapp.settings, "ROOT", tmp_path)
     monkeypatch.delenv("PWAPP_SECRET_KEY")
-    assert pwapp.settings._secret_key("development") == "k" * 64
+    assert pwapp.settings._secret_key({}, "development") == "k" * 64
     assert oct(mode(key_file)) == "0o600"
 
 
@@ -151,7 +151,7 @@ def test_mail_folder_and_eml_files_are_owner_only(tmp_path, permissive_umask):
     existing.mkdir()
     assert oct(mode(existing)) == "0o755"
     for folder in (made, existing):
-        s = dataclasses.replace(settings, mail_backend="file", mail_dir=folder)
+        s = dataclasses.replace(get_settings(), mail_backend="file", mail_dir=folder)
         FileBackend(s).send(build_message(row, s))
         [eml] = folder.iterdir()
         assert eml.suffix == ".eml" and oct(mode(eml)) == "0o600"

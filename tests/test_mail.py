@@ -31,8 +31,7 @@ from pwapp.mail.sender import CLAIM, MAX_ATTEMPTS, retry_delay
 from pwapp.models import ResetRequest
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, OutboxMessage
 from pwapp.services.passwords import request_password_reset
-from pwapp.settings import ROOT
-from pwapp.settings import settings as base_settings
+from pwapp.settings import ROOT, get_settings
 from pwapp.worker import work_once
 from tests.factories import CLIENT, NEW, make_user, run_together
 from tests.mail_server import MailServer
@@ -64,7 +63,7 @@ def mail_settings(**changes):
         "smtp_password": "",
         "smtp_timeout": 5,
     }
-    return dataclasses.replace(base_settings, **{**defaults, **changes})
+    return dataclasses.replace(get_settings(), **{**defaults, **changes})
 
 
 def smtp_settings(server: MailServer, **changes):

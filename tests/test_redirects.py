@@ -15,6 +15,7 @@ import httpx
 import pytest
 from starlette.staticfiles import StaticFiles
 
+from pwapp.settings import get_settings
 from pwapp.web import redirects
 
 BASE_URL = "https://app.example"
@@ -22,7 +23,7 @@ BASE_URL = "https://app.example"
 
 @pytest.fixture
 def https_settings(monkeypatch):
-    monkeypatch.setattr(redirects, "settings", dataclasses.replace(redirects.settings, base_url=BASE_URL))
+    monkeypatch.setattr(redirects, "settings", dataclasses.replace(get_settings(), base_url=BASE_URL))
 
 
 def followed(location: str, page: str = BASE_URL + "/auth/login") -> str:

@@ -21,7 +21,7 @@ from pwapp.pwapp import app as reflex_app
 from pwapp.security.tokens import new_token
 from pwapp.services.passwords import reset_password
 from pwapp.settings import settings
-from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE
+from pwapp.web.cookies import binding_cookie, reset_cookie
 from pwapp.web.middleware import security_headers
 from tests.factories import ALICE, CLIENT, NEW, request_link
 
@@ -61,7 +61,7 @@ async def client(engine, monkeypatch):
     transport = httpx.ASGITransport(app=production_stack(), raise_app_exceptions=False)
     # A browser that already holds its binding cookie (every page answer gives one), so any
     # Set-Cookie seen here comes from the reset-link routes.
-    binding = {BINDING_COOKIE: new_token()}
+    binding = {binding_cookie(): new_token()}
     async with httpx.AsyncClient(transport=transport, base_url=settings.base_url, cookies=binding) as c:
         yield c
 
@@ -146,7 +146,7 @@ async def test_continue_from_this_site_sets_the_reset_cookie(client, token, head
     assert r.status_code == 303
     assert r.headers["location"] == "/auth/reset-password/"
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith(f"{RESET_COOKIE}={token};")
+    assert cookie.startswith(f"{reset_cookie()}={token};")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert r.headers["x-frame-options"] == "DENY"
 

@@ -18,7 +18,7 @@ from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT
 from pwapp.services.accounts import active_sessions, create_ticket, current_session, redeem_ticket
 from pwapp.services.passwords import check_reset_link
 from pwapp.services.retention import BATCH, LOCK_KEY, TICKET_MARGIN, outbox, purge, resets, sessions
-from pwapp.settings import settings
+from pwapp.settings import get_settings, settings
 from pwapp.worker import Every, work_once
 from tests.factories import CLIENT, make_user, request_link, run_together, sign_in
 from tests.services import service_url
@@ -201,7 +201,7 @@ def test_the_worker_purges_when_due_with_the_configured_retention(engine, db, al
     old = add_session(db, alice.id, now, revoked_at=now - timedelta(days=3))
     recent = add_session(db, alice.id, now, revoked_at=now - timedelta(days=1))
     db.commit()
-    two_days = replace(settings, retention_days=2)
+    two_days = replace(get_settings(), retention_days=2)
     schedule = Every(300)
 
     work_once(engine, settings=two_days, schedule=schedule)

@@ -1,22 +1,75 @@
 """Start-up configuration: a bad value stops the app with one line naming the variable."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from pwapp.settings import ROOT
 
+# pwapp.pwapp is left out: it is the standalone app, and importing it installs pwapp (which loads
+# the settings, as `make run` must).
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, pwapp
+for found in pkgutil.walk_packages(pwapp.__path__, "pwapp."):
+    if found.name != "pwapp.pwapp":
+        importlib.import_module(found.name)
+print("imported")
+"""
+
+
+def run(code: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter with `env` on top of an environment without PWAPP_*."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PWAPP_")}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
 
 def start(**env: str) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter with `env` on top of a clean environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PWAPP_")}
-    base["PWAPP_SECRET_KEY"] = "k" * 40
-    return subprocess.run(
-        [sys.executable, "-c", "import pwapp.settings as s; print(s.settings.database_url)"],
-        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60,
+    """Read the settings in a fresh interpreter with `env` on top of a clean environment."""
+    return run("import pwapp.settings as s; print(s.settings.database_url)", **{"PWAPP_SECRET_KEY": "k" * 40, **env})
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_importing_every_module_neither_exits_nor_writes_files(tmp_path):
+    # A copy of the package, so ROOT (where .secret_key and pwapp.db would go) is a fresh folder.
+    shutil.copytree(ROOT / "pwapp", tmp_path / "pwapp", ignore=shutil.ignore_patterns("__pycache__"))
+    before = files_under(tmp_path)
+    result = run(IMPORT_EVERY_MODULE, cwd=tmp_path, PWAPP_RETENTION_DAYS="zero", PYTHONDONTWRITEBYTECODE="1")
+    assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
+    created = {name for name in files_under(tmp_path) - before if not name.startswith(".states")}
+    assert created == set()  # Reflex's own .states folder aside: no .secret_key, no database
+
+
+def test_settings_can_be_given_in_code():
+    code = (
+        "from pwapp.settings import configure, settings\n"
+        "configure(base_url='https://acme.example', secret_key='s' * 40, password_min_length=16)\n"
+        "print(settings.base_url, settings.password_min_length, settings.session_cookie_name)"
     )
+    result = run(code, PWAPP_PASSWORD_MIN_LENGTH="20", PWAPP_BASE_URL="http://localhost:9")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://acme.example", "16", "__Host-pwapp_session"]
+
+
+def test_a_bad_value_given_in_code_fails_with_one_line_naming_it():
+    result = run("from pwapp.settings import configure\nconfigure(retention_days=0, secret_key='s' * 40)")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and "PWAPP_RETENTION_DAYS" in lines[0]
+
+
+def test_make_run_still_stops_with_one_line_on_a_bad_value():
+    # `reflex run` reads rxconfig.py first, which reads the settings.
+    result = run("import rxconfig", PWAPP_SECRET_KEY="k" * 40, PWAPP_SESSION_MAX_HOURS="forever")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and "PWAPP_SESSION_MAX_HOURS" in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -57,10 +110,15 @@ def test_defaults_start_on_sqlite():
 def test_only_the_site_may_open_the_websocket_in_production():
     from dataclasses import replace
 
-    from pwapp.settings import settings
+    from pwapp.settings import get_settings
 
-    dev = replace(settings, env="development", base_url="http://localhost:3000")
+    dev = replace(get_settings(), env="development", base_url="http://localhost:3000")
     assert dev.allowed_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
-    prod = replace(settings, env="production", base_url="https://pw.example.org")
+    prod = replace(get_settings(), env="production", base_url="https://pw.example.org")
     assert prod.allowed_origins == ["https://pw.example.org"]
     assert replace(prod, base_url="http://localhost:3000").allowed_origins == ["http://localhost:3000"]
+
+
+def test_import_pwapp_loads_nothing_else():
+    result = run("import sys, pwapp\nprint(sorted(m for m in sys.modules if m.startswith(('pwapp', 'reflex'))))")
+    assert result.returncode == 0 and result.stdout.strip() == "['pwapp']", result.stderr

@@ -18,23 +18,23 @@ from sqlmodel import SQLModel
 import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
 from pwapp.models import User
+from pwapp.routes import current as current_routes
 from pwapp.services import accounts
 from pwapp.services.errors import BrowserNotBound
 from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
-from pwapp.state.change_password import PAGE as CHANGE_PAGE
 from pwapp.state.change_password import ChangePasswordState
 from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
 from pwapp.state.reset_password import ResetPasswordState
-from pwapp.web.cookies import BINDING_COOKIE, RESET_COOKIE, SESSION_COOKIE
+from pwapp.web.cookies import binding_cookie, reset_cookie, session_cookie
 from rxconfig import config
 from tests.factories import RESET_LINK, mails
 
 PASSWORD = "quiet meadow lantern 7741"
-BINDING = f"{BINDING_COOKIE}={'b' * 43}"  # the browser-binding cookie every page load hands out
+BINDING = f"{binding_cookie()}={'b' * 43}"  # the browser-binding cookie every page load hands out
 NEW_PASSWORD = "violet harbour engine 9052"
 
 
@@ -109,7 +109,7 @@ def _raw_user(s, email, password_hash):
 def signed_in_cookie(user: User) -> str:
     with db.session() as s:
         _, token = accounts.create_session(s, user, accounts.Client("198.51.100.7", "other"))
-    return f"{SESSION_COOKIE}={token}"
+    return f"{session_cookie()}={token}"
 
 
 def test_state_manager_keeps_connection_headers_off_disk():
@@ -162,7 +162,7 @@ async def test_a_browser_without_the_binding_cookie_is_told_to_reload():
     await run(RegisterState.submit, register,
               {"email": "new@example.org", "new_password": PASSWORD, "confirm_password": PASSWORD})
     assert register.errors == told
-    _, change = connect(ChangePasswordState, cookie=signed_in_cookie(user), path=CHANGE_PAGE, bound=False)
+    _, change = connect(ChangePasswordState, cookie=signed_in_cookie(user), path=current_routes().change_password, bound=False)
     await run(ChangePasswordState.submit, change,
               {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
     assert change.errors == told
@@ -236,7 +236,7 @@ async def test_reset_page_checks_the_cookie_link_and_resets():
     with db.session() as s:
         (mail,) = mails(s, template="password_reset")
     token = RESET_LINK.search(mail.text()).group(1)
-    cookie = f"{RESET_COOKIE}={token}"
+    cookie = f"{reset_cookie()}={token}"
     root, state = connect(ResetPasswordState, cookie=cookie, path="/auth/reset-password")
     await run(ResetPasswordState.load, state)
     assert state.link_ok and state.email == user.email

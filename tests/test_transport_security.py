@@ -8,7 +8,7 @@ import dataclasses
 import httpx
 from starlette.applications import Starlette
 
-from pwapp.settings import settings
+from pwapp.settings import get_settings
 from pwapp.web import api, cookies, middleware, reset_link
 
 REQUESTS = [
@@ -21,9 +21,9 @@ REQUESTS = [
 
 async def answers(monkeypatch, base_url: str) -> list[httpx.Response]:
     """What the app wrapped like production answers to REQUESTS with PWAPP_BASE_URL=`base_url`."""
-    monkeypatch.setattr(middleware, "settings", dataclasses.replace(settings, base_url=base_url))
+    monkeypatch.setattr(middleware, "settings", dataclasses.replace(get_settings(), base_url=base_url))
     app = middleware.security_headers(
-        reset_link.reset_link_page(Starlette(routes=cookies.routes + api.routes))
+        reset_link.reset_link_page(Starlette(routes=cookies.http_routes() + api.http_routes()))
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:

@@ -57,7 +57,7 @@ def _environment(dirs: tuple[Path, ...]) -> Environment:
 def render(template: str, context: dict, settings: Settings) -> Rendered:
     """Render `template` with `context` plus `base_url` and `product`; missing names raise."""
     env = _environment(template_dirs())
-    values = {**context, "base_url": settings.base_url, "product": "pwapp"}
+    values = {**context, "base_url": settings.base_url, "product": settings.product_name}
     subject = " ".join(env.get_template(f"{template}.subject.txt").render(values).split())
     return Rendered(
         subject=subject,

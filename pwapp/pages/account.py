@@ -1,8 +1,9 @@
-"""/account: who is signed in, their sessions, log out."""
+"""The account page: who is signed in, their sessions, log out."""
 
 import reflex as rx
 
-from pwapp.components.layout import notice, page_layout
+from pwapp import routes
+from pwapp.components.layout import notice, page_layout, title
 from pwapp.state.account import AccountState
 
 
@@ -37,7 +38,7 @@ def account() -> rx.Component:
         "Your account",
         rx.text("Signed in as ", rx.text.strong(AccountState.email, id="signed-in-email")),
         rx.hstack(
-            rx.link("Change password", href="/account/change-password"),
+            rx.link("Change password", href=routes.current().change_password),
             rx.spacer(),
             rx.button("Log out", on_click=AccountState.logout, variant="outline"),
             width="100%",
@@ -50,4 +51,4 @@ def account() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(account, route="/account", title="Account · pwapp", on_load=AccountState.load)
+    app.add_page(account, route=routes.current().account, title=title("Account"), on_load=AccountState.load)

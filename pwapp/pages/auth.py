@@ -1,9 +1,11 @@
-"""/, /auth/register and /auth/login."""
+"""The home page (standalone app only), register and log in."""
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button, text_field
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
+from pwapp.settings import settings
 from pwapp.state.base import AuthState
 from pwapp.state.login import LoginState
 from pwapp.state.register import RegisterState
@@ -30,8 +32,8 @@ def login() -> rx.Component:
             reset_on_submit=False,
             width="100%",
         ),
-        rx.hstack(page_link("Forgot password?", "/auth/forgot-password"), rx.spacer(),
-                  page_link("Create an account", "/auth/register"), width="100%"),
+        rx.hstack(page_link("Forgot password?", routes.current().forgot_password), rx.spacer(),
+                  page_link("Create an account", routes.current().register), width="100%"),
     )
 
 
@@ -54,11 +56,16 @@ def register_page() -> rx.Component:
             on_submit=RegisterState.submit,
             width="100%",
         ),
-        page_link("Already have an account? Log in", "/auth/login"),
+        page_link("Already have an account? Log in", routes.current().login),
     )
 
 
+def register_home(app: rx.App) -> None:
+    """`/` sends visitors to their account or to log in (the standalone app's home)."""
+    app.add_page(home, route="/", title=settings.product_name, on_load=AuthState.route_home)
+
+
 def register(app: rx.App) -> None:
-    app.add_page(home, route="/", title="pwapp", on_load=AuthState.route_home)
-    app.add_page(login, route="/auth/login", title="Log in · pwapp", on_load=LoginState.load)
-    app.add_page(register_page, route="/auth/register", title="Create account · pwapp", on_load=RegisterState.load)
+    app.add_page(login, route=routes.current().login, title=title("Log in"), on_load=LoginState.load)
+    app.add_page(register_page, route=routes.current().register, title=title("Create account"),
+                 on_load=RegisterState.load)

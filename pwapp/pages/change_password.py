@@ -1,9 +1,10 @@
-"""/account/change-password."""
+"""The change-password page (signed in)."""
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
 from pwapp.state.change_password import ChangePasswordState as State
 
 
@@ -33,10 +34,10 @@ def change_password() -> rx.Component:
             reset_on_submit=True,
             width="100%",
         ),
-        page_link("Back to your account", "/account"),
+        page_link("Back to your account", routes.current().account),
     )
 
 
 def register(app: rx.App) -> None:
-    app.add_page(change_password, route="/account/change-password", title="Change password · pwapp",
+    app.add_page(change_password, route=routes.current().change_password, title=title("Change password"),
                  on_load=State.load)

@@ -1,9 +1,10 @@
-"""/auth/forgot-password."""
+"""The forgot-password page."""
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.components.fields import submit_button, text_field
-from pwapp.components.layout import notice, page_layout, page_link
+from pwapp.components.layout import notice, page_layout, page_link, title
 from pwapp.state.forgot_password import ForgotPasswordState as State
 
 
@@ -22,10 +23,11 @@ def forgot_password() -> rx.Component:
             reset_on_submit=True,
             width="100%",
         ),
-        page_link("Back to log in", "/auth/login"),
+        page_link("Back to log in", routes.current().login),
         intro="Enter the email address of your account and we'll send you a link to choose a new password.",
     )
 
 
 def register(app: rx.App) -> None:
-    app.add_page(forgot_password, route="/auth/forgot-password", title="Forgot password · pwapp", on_load=State.load)
+    app.add_page(forgot_password, route=routes.current().forgot_password, title=title("Forgot password"),
+                 on_load=State.load)

@@ -1,4 +1,4 @@
-"""Client-side stand-ins for the cookie-setting HTTP routes (/auth/session, /auth/session/end).
+"""Client-side stand-ins for the cookie-setting HTTP routes (routes.current().session_start, _end).
 
 `navigate()` routes to them inside the app (no eval, so no CSP 'unsafe-eval'); on mount they
 load the same URL from the server, whose HTTP route answers first and sets the cookie.
@@ -6,9 +6,9 @@ load the same URL from the server, whose HTTP route answers first and sets the c
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.components.layout import page_layout
-
-ROUTES = ("/auth/session", "/auth/session/end")
+from pwapp.settings import settings
 
 # Only after client-side routing: a document the server itself served here (say
 # /auth/session/ with a slash) stays put instead of reloading itself for ever.
@@ -23,5 +23,5 @@ def handoff() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    for route in ROUTES:
-        app.add_page(handoff, route=route, title="pwapp")
+    for route in (routes.current().session_start, routes.current().session_end):
+        app.add_page(handoff, route=route, title=settings.product_name)

@@ -1,9 +1,10 @@
-"""/auth/reset-password: the form that Continue on the emailed link's page leads to (token in a cookie)."""
+"""The reset-password page: the form that Continue on the emailed link's page leads to (token in a cookie)."""
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.components.fields import form_errors, password_field, strength_meter, submit_button
-from pwapp.components.layout import page_layout, page_link
+from pwapp.components.layout import page_layout, page_link, title
 from pwapp.state.reset_password import ResetPasswordState as State
 
 
@@ -31,7 +32,8 @@ def _form() -> rx.Component:
 def _link_problem() -> rx.Component:
     return rx.vstack(
         rx.callout(State.link_error, color_scheme="red", role="alert", width="100%", id="link-error"),
-        rx.link(rx.button("Request a new link", size="3", width="100%"), href="/auth/forgot-password", width="100%"),
+        rx.link(rx.button("Request a new link", size="3", width="100%"), href=routes.current().forgot_password,
+                width="100%"),
         width="100%",
     )
 
@@ -40,9 +42,10 @@ def reset_password() -> rx.Component:
     return page_layout(
         "Reset your password",
         rx.cond(State.link_ok, _form(), rx.cond(State.link_error != "", _link_problem(), rx.spinner())),
-        page_link("Back to log in", "/auth/login"),
+        page_link("Back to log in", routes.current().login),
     )
 
 
 def register(app: rx.App) -> None:
-    app.add_page(reset_password, route="/auth/reset-password", title="Reset password · pwapp", on_load=State.load)
+    app.add_page(reset_password, route=routes.current().reset_password, title=title("Reset password"),
+                 on_load=State.load)

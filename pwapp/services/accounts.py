@@ -264,6 +264,20 @@ def current_session(db: Session, token: str | None) -> tuple[User, UserSession] 
     return user, record
 
 
+@dataclass(frozen=True)
+class UserInfo:
+    """Who is signed in, as a page of yours needs it: no hash, no token."""
+
+    id: int
+    email: str
+
+
+def current_user_info(db: Session, token: str | None) -> UserInfo | None:
+    """The signed-in user behind a session token (None when it is not live)."""
+    found = current_session(db, token)
+    return None if found is None else UserInfo(id=found[0].id, email=found[0].email)
+
+
 def logout(db: Session, token: str | None) -> None:
     """Revoke the session behind `token` (a no-op for unknown tokens)."""
     if token:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from pwapp import mail
+from pwapp import mail, routes
 from pwapp.db import utcnow
 from pwapp.models import User
 from pwapp.services.accounts import Client
@@ -16,7 +16,7 @@ def _event_context(client: Client) -> dict:
         "when": utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "ip": client.ip or "unknown",
         "browser": client.browser,
-        "forgot_url": f"{settings.base_url}/auth/forgot-password",
+        "forgot_url": settings.base_url + routes.current().forgot_password,
     }
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
+from pwapp import routes
 from pwapp.db import utcnow
 from pwapp.models import PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
@@ -148,7 +149,7 @@ def _issue_reset_link(db: Session, address: str, now: datetime) -> None:
     )
     record_id = db.execute(record.returning(PasswordReset.id)).scalar_one()
     token = sign_reset(settings.secret_key, record_id, secret)
-    url = f"{settings.base_url}/auth/reset-password?token={token}"
+    url = f"{settings.base_url}{routes.current().reset_password}?token={token}"
     notices.reset_link(db, address, url, has_account=owner_id is not None)
 
 

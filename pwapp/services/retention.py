@@ -91,11 +91,13 @@ def purge(
     now: datetime | None = None,
     batch: int = BATCH,
     max_batches: int | None = None,
+    only: frozenset[str] | None = None,
 ) -> Purged:
-    """Delete expired rows of every kind, `batch` rows per transaction, in at most `max_batches`
-    transactions (unlimited by default); `idle` is how long an unused session lives."""
+    """Delete expired rows of every kind (or of the kinds in `only`: tickets, sessions, resets,
+    mail), `batch` rows per transaction, in at most `max_batches` transactions (unlimited by
+    default); `idle` is how long an unused session lives."""
     now = now or utcnow()
-    kinds = _expired(retention, idle, now)
+    kinds = [kind for kind in _expired(retention, idle, now) if only is None or kind[0] in only]
     result = Purged(deleted={kind: 0 for kind, _, _ in kinds})
     batches = 0
     for kind, table, condition in kinds:

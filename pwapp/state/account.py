@@ -2,10 +2,11 @@
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
-from pwapp.state.base import AuthState, login_url, navigate
+from pwapp.state.base import AuthState, navigate
 
 
 def _describe(record, current_id: int) -> dict[str, str]:
@@ -38,7 +39,7 @@ class AccountState(AuthState):
         try:
             await self._reload()
         except AccountError:
-            return rx.redirect(login_url("/account"), replace=True)
+            return rx.redirect(routes.current().login_then(routes.current().account), replace=True)
 
     @rx.event
     async def revoke(self, session_id: str):
@@ -54,4 +55,4 @@ class AccountState(AuthState):
         """Revoke this session, then clear its cookie over HTTP."""
         await in_db(accounts.logout, self._session_token())
         self.email, self.sessions = "", []
-        return navigate("/auth/session/end?next=/auth/login?notice=signed-out")
+        return navigate(routes.current().end_session(routes.current().login + "?notice=signed-out"))

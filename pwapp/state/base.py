@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import NotAuthenticated
-from pwapp.web.cookies import SESSION_COOKIE, binding_of, read_cookie
+from pwapp.web.cookies import binding_of, read_cookie, session_cookie
 
 T = TypeVar("T")
 
@@ -34,17 +35,18 @@ def client_of(state: rx.State) -> accounts.Client:
     )
 
 
-def login_url(path: str) -> str:
-    return f"/auth/login?next={quote(path, safe='/')}"
-
-
 class AuthState(rx.State):
-    """The account behind this connection's HttpOnly session cookie."""
+    """The account behind this connection's HttpOnly session cookie.
 
+    Protect a page of yours with `on_load=AuthState.require_login` (or a subclass's): anonymous
+    visitors go to log in and come back; signed-in ones get `user_id` and `email` set.
+    """
+
+    user_id: int = 0
     email: str = ""
 
     def _session_token(self) -> str | None:
-        return read_cookie(self.router.headers.cookie, SESSION_COOKIE)
+        return read_cookie(self.router.headers.cookie, session_cookie())
 
     async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""
@@ -61,14 +63,15 @@ class AuthState(rx.State):
     @rx.event
     async def require_login(self):
         """on_load of protected pages: anonymous visitors go to log in and come back."""
-        found = await in_db(accounts.current_session, self._session_token())
-        if found is None:
-            self.email = ""
-            return rx.redirect(login_url(self.router.url.path or "/account"), replace=True)
-        self.email = found[0].email
+        info = await in_db(accounts.current_user_info, self._session_token())
+        if info is None:
+            self.user_id, self.email = 0, ""
+            here = routes.current()
+            return rx.redirect(here.login_then(self.router.url.path or here.account), replace=True)
+        self.user_id, self.email = info.id, info.email
 
     @rx.event
     async def route_home(self):
         """on_load of `/`: the account page when signed in, else log in."""
         found = await in_db(accounts.current_session, self._session_token())
-        return rx.redirect("/account" if found else "/auth/login", replace=True)
+        return rx.redirect(routes.current().account if found else routes.current().login, replace=True)

@@ -4,13 +4,12 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.services import passwords
 from pwapp.services.errors import AccountError, NotAuthenticated
-from pwapp.state.base import AuthState, client_of, login_url, navigate
+from pwapp.state.base import AuthState, client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
-
-PAGE = "/account/change-password"
 
 
 class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
@@ -45,9 +44,9 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
         try:
             ticket = await self._as_user(change)
         except NotAuthenticated:
-            yield rx.redirect(login_url(PAGE))
+            yield rx.redirect(routes.current().login_then(routes.current().change_password))
             return
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate(f"/auth/session?ticket={ticket}&next={PAGE}%3Fchanged%3D1")
+        yield navigate(routes.current().start_session(ticket, routes.current().change_password + "?changed=1"))

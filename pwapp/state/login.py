@@ -1,10 +1,10 @@
 """Log-in form: check the password in a worker thread, then set the cookie over HTTP."""
 
 from typing import Any
-from urllib.parse import quote
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
@@ -19,7 +19,7 @@ NOTICES = {
 
 
 class LoginState(FormMixin, rx.State):
-    """Form state of /auth/login."""
+    """Form state of the log-in page."""
 
     @rx.event
     def load(self):
@@ -36,4 +36,4 @@ class LoginState(FormMixin, rx.State):
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate(f"/auth/session?ticket={ticket}&next={quote(target, safe='/')}")
+        yield navigate(routes.current().start_session(ticket, target))

@@ -4,6 +4,7 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
 from pwapp.services.errors import AccountError
@@ -13,7 +14,7 @@ from pwapp.state.strength import StrengthMixin
 
 
 class RegisterState(FormMixin, StrengthMixin, rx.State):
-    """Form state of /auth/register."""
+    """Form state of the register page."""
 
     email: str = ""
 
@@ -38,4 +39,4 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate(f"/auth/session?ticket={ticket}&next=/account")
+        yield navigate(routes.current().start_session(ticket, routes.current().account))

@@ -4,24 +4,25 @@ from typing import Any
 
 import reflex as rx
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import passwords
 from pwapp.services.errors import AccountError, ResetLinkError
 from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
 from pwapp.state.strength import StrengthMixin
-from pwapp.web.cookies import RESET_COOKIE, read_cookie
+from pwapp.web.cookies import read_cookie, reset_cookie
 
 
 class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
-    """Form state of /auth/reset-password."""
+    """Form state of the reset-password page."""
 
     email: str = ""
     link_error: str = ""
     link_ok: bool = False
 
     def _token(self) -> str:
-        return read_cookie(self.router.headers.cookie, RESET_COOKIE) or ""
+        return read_cookie(self.router.headers.cookie, reset_cookie()) or ""
 
     @rx.event
     async def load(self):
@@ -56,4 +57,4 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate("/auth/session/end?next=/auth/login?notice=reset")
+        yield navigate(routes.current().end_session(routes.current().login + "?notice=reset"))

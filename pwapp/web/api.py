@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts, passwords
 from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
@@ -256,12 +257,16 @@ class Endpoint:
 
 
 ENDPOINTS: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
-    "/api/login/": {"POST": login},
-    "/api/logout/": {"POST": logout},
-    "/change-password/": {"PUT": change_password},
-    "/reset-password/": {"POST": request_reset},
-    "/reset-password-confirm/": {"POST": confirm_reset},
-    "/api/openapi.json": {"GET": openapi_json},
+    routes.API_LOGIN: {"POST": login},
+    routes.API_LOGOUT: {"POST": logout},
+    routes.API_CHANGE_PASSWORD: {"PUT": change_password},
+    routes.API_RESET_PASSWORD: {"POST": request_reset},
+    routes.API_RESET_PASSWORD_CONFIRM: {"POST": confirm_reset},
+    routes.API_OPENAPI: {"GET": openapi_json},
 }
 
-routes = [Route(path, Endpoint(handlers)) for path, handlers in ENDPOINTS.items()]
+
+
+def http_routes() -> list[Route]:
+    """The API's routes."""
+    return [Route(path, Endpoint(handlers)) for path, handlers in ENDPOINTS.items()]

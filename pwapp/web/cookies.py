@@ -11,21 +11,34 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
+from pwapp import routes
 from pwapp.db import in_db, utcnow
 from pwapp.security.tokens import digest
 from pwapp.services import accounts
 from pwapp.settings import settings
 from pwapp.web.origin import is_same_origin
 
-SESSION_COOKIE = settings.session_cookie_name
-RESET_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_reset"
-BINDING_COOKIE = ("__Host-" if settings.secure_cookies else "") + "pwapp_binding"
 BINDING_FORM = re.compile(r"[A-Za-z0-9_-]{43}")  # what tokens.new_token makes
 CROSS_SITE = "This request came from another site, so nothing was changed."
 TICKET_REFUSED = (
     "This sign-in cannot be completed in this browser: it has expired, was already used, "
     "or was started somewhere else. Nothing was changed."
 )
+
+
+def session_cookie() -> str:
+    """The session cookie's name (`__Host-` on https)."""
+    return settings.session_cookie_name
+
+
+def reset_cookie() -> str:
+    """The reset cookie's name (`__Host-` on https)."""
+    return ("__Host-" if settings.secure_cookies else "") + "pwapp_reset"
+
+
+def binding_cookie() -> str:
+    """The browser-binding cookie's name (`__Host-` on https)."""
+    return ("__Host-" if settings.secure_cookies else "") + "pwapp_binding"
 
 
 def read_cookie(header: str, name: str) -> str | None:
@@ -36,17 +49,19 @@ def read_cookie(header: str, name: str) -> str | None:
 
 def binding_of(cookie_header: str) -> str:
     """SHA-256 of the browser-binding cookie in a Cookie header; "" when absent or malformed."""
-    value = read_cookie(cookie_header, BINDING_COOKIE)
+    value = read_cookie(cookie_header, binding_cookie())
     return digest(value) if value and BINDING_FORM.fullmatch(value) else ""
 
 
 def binding_set_cookie(value: str) -> str:
     """The Set-Cookie header value giving a browser its binding cookie (lives as long as the browser)."""
-    return f"{BINDING_COOKIE}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
+    return f"{binding_cookie()}={value}; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if settings.secure_cookies else "")
 
 
-def safe_next(target: str | None, default: str = "/account") -> str:
-    """`target` when it is a local path (no scheme, no host, no backslash tricks)."""
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """`target` when it is a local path (no scheme, no host, no backslash tricks); else `default`
+    (the account page when not given)."""
+    default = default or routes.current().account
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     parts = urlsplit(target)
@@ -73,7 +88,7 @@ def _seconds_until(moment: datetime) -> int:
 def refusal(message: str, link: str, label: str) -> HTMLResponse:
     """A plain 403 page saying why nothing happened, with a way back into the app."""
     body = (
-        '<!doctype html><html lang="en"><meta charset="utf-8"><title>pwapp</title>'
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(settings.product_name)}</title>'
         f'<p>{escape(message)}</p><p><a href="{escape(link)}">{escape(label)}</a></p></html>'
     )
     return HTMLResponse(body, status_code=403)
@@ -83,15 +98,15 @@ async def start_session(request: Request) -> HTMLResponse | RedirectResponse:
     """Swap a one-time login ticket for the session cookie, then go to `next`; only a
     same-origin request from the browser that asked for the ticket may do so."""
     if not is_same_origin(request.headers):
-        return refusal(CROSS_SITE, "/auth/login", "Log in")
+        return refusal(CROSS_SITE, routes.current().login, "Log in")
     ticket = request.query_params.get("ticket", "")
     binding = binding_of(request.headers.get("cookie", ""))
     issued = await in_db(accounts.redeem_ticket, ticket, binding) if ticket and binding else None
     if issued is None:
-        return refusal(TICKET_REFUSED, "/auth/login", "Log in")
+        return refusal(TICKET_REFUSED, routes.current().login, "Log in")
     token, expires_at = issued
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    set_cookie(response, SESSION_COOKIE, token, _seconds_until(expires_at))
+    set_cookie(response, session_cookie(), token, _seconds_until(expires_at))
     return response
 
 
@@ -99,18 +114,20 @@ async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
     """Drop the reset cookie, and the session cookie once its session is dead (the state revokes
     it first), then go on; a live session stays and goes to /account; cross-site changes nothing."""
     if not is_same_origin(request.headers):
-        return refusal(CROSS_SITE, "/account", "Go to your account")
-    token = read_cookie(request.headers.get("cookie", ""), SESSION_COOKIE)
+        return refusal(CROSS_SITE, routes.current().account, "Go to your account")
+    token = read_cookie(request.headers.get("cookie", ""), session_cookie())
     live = bool(token) and await in_db(accounts.current_session, token) is not None
-    target = "/account" if live else safe_next(request.query_params.get("next"), "/auth/login")
+    target = routes.current().account if live else safe_next(request.query_params.get("next"), routes.current().login)
     response = RedirectResponse(target, status_code=303)
     if not live:
-        clear_cookie(response, SESSION_COOKIE)
-    clear_cookie(response, RESET_COOKIE)
+        clear_cookie(response, session_cookie())
+    clear_cookie(response, reset_cookie())
     return response
 
 
-routes = [
-    Route("/auth/session", start_session, methods=["GET"]),
-    Route("/auth/session/end", end_session, methods=["GET"]),
-]
+def http_routes() -> list[Route]:
+    """The cookie routes at the current paths."""
+    return [
+        Route(routes.current().session_start, start_session, methods=["GET"]),
+        Route(routes.current().session_end, end_session, methods=["GET"]),
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
+from pwapp import routes
 from pwapp.web import schemas as s
 
 JSON = "application/json"
@@ -100,16 +101,16 @@ class Route:
 
 OLD, NEW = "Quartz-Harbor-Tulip-1987!", "Velvet-Canyon-Marble-2042?"
 ROUTES = {
-    "/api/login/": Route(
+    routes.API_LOGIN: Route(
         "post", "login", "Exchange an email and password for a bearer token.",
         {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
         body=s.Login, example={"email": "alice@example.org", "password": OLD},
     ),
-    "/api/logout/": Route(
+    routes.API_LOGOUT: Route(
         "post", "logout", "Revoke the bearer token.",
         {"204": {"description": "Signed out; the token no longer works."}}, refusals=("401",),
     ),
-    "/change-password/": Route(
+    routes.API_CHANGE_PASSWORD: Route(
         "put", "changePassword", "Change the password; the caller gets a new token and its old one dies.",
         {"200": _answer("Changed; use the new token from now on.", s.PasswordChanged)},
         refusals=("401", "429"),
@@ -117,21 +118,21 @@ ROUTES = {
         description="The caller's token is always rotated. With `sign_out_others` (the default) every "
         "other session of the account is revoked too.",
     ),
-    "/reset-password/": Route(
+    routes.API_RESET_PASSWORD: Route(
         "post", "requestPasswordReset", "Email a reset link when the address has an account.",
         {"200": _answer("Accepted.", s.ResetRequested)},
         body=s.RequestReset, example={"email": "alice@example.org"},
         description="The answer is the same whether or not the address has an account, and also when "
         "requests for it are being throttled (then no mail is sent).",
     ),
-    "/reset-password-confirm/": Route(
+    routes.API_RESET_PASSWORD_CONFIRM: Route(
         "post", "confirmPasswordReset", "Set a new password with the token from a reset link (once).",
         {"200": _answer("Reset; log in with the new password.", s.ResetDone)},
         body=s.ConfirmReset, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "new_password": NEW},
         description="Signs out every session of the account. An expired, used, superseded or invalid "
         "token answers 400 with `errors.token` and a `reason` code.",
     ),
-    "/api/openapi.json": Route(
+    routes.API_OPENAPI: Route(
         "get", "openapi", "This document.",
         {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
     ),

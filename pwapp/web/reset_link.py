@@ -1,8 +1,8 @@
 """The emailed reset link: a read-only page naming the account, then a same-origin click.
 
-`GET /auth/reset-password?token=…` sets no cookie: it checks the link without using it up and
+`GET <auth prefix>/reset-password?token=…` sets no cookie: it checks the link without using it up and
 shows whose password it resets, with a Continue button. Only that button's same-origin
-`POST /auth/reset-password` moves the token into the HttpOnly reset cookie and goes on to the
+`POST <auth prefix>/reset-password` moves the token into the HttpOnly reset cookie and goes on to the
 bare page (the Reflex form), so another site cannot plant its own link in a visitor's browser.
 """
 
@@ -16,17 +16,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from pwapp import routes
 from pwapp.db import in_db
 from pwapp.security.tokens import is_well_formed_reset
 from pwapp.services import passwords
 from pwapp.services.errors import ResetLinkError, ResetLinkInvalid
 from pwapp.settings import settings
-from pwapp.web.cookies import RESET_COOKIE, set_cookie
+from pwapp.web.cookies import reset_cookie, set_cookie
 from pwapp.web.origin import is_same_origin
 
-RESET_PAGE = "/auth/reset-password"
-# The form's address as the static server serves it (no trailing-slash redirect built from Host).
-FORM_PAGE = RESET_PAGE + "/"
 MAX_FORM_BYTES = 4096
 CROSS_SITE = "This request came from another site, so nothing was changed. Open the link from your email."
 TOO_LARGE = "That request was too large, so nothing was changed. Open the link from your email."
@@ -39,7 +37,10 @@ def _templates() -> Environment:
 
 
 def _page(status_code: int = 200, *, email: str = "", token: str = "", problem: str = "") -> HTMLResponse:
-    html = _templates().get_template("reset_link.html").render(email=email, token=token, problem=problem)
+    page = _templates().get_template("reset_link.html")
+    html = page.render(
+        email=email, token=token, problem=problem, routes=routes.current(), product=settings.product_name
+    )
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -73,8 +74,9 @@ async def accept_link(request: Request) -> Response:
         return _page(413, problem=TOO_LARGE)
     if not is_well_formed_reset(token):
         return _page(400, problem=ResetLinkInvalid.message)
-    response = RedirectResponse(FORM_PAGE, status_code=303)
-    set_cookie(response, RESET_COOKIE, token, settings.reset_token_max_age)
+    # The form's address as the static server serves it (no trailing-slash redirect built from Host).
+    response = RedirectResponse(routes.current().reset_password + "/", status_code=303)
+    set_cookie(response, reset_cookie(), token, settings.reset_token_max_age)
     return response
 
 
@@ -82,7 +84,7 @@ def reset_link_page(app):
     """Answer the link (GET/HEAD with `token`) and its Continue (POST); the bare page stays Reflex's."""
 
     async def wrapped(scope, receive, send):
-        if scope["type"] == "http" and scope["path"].rstrip("/") == RESET_PAGE:
+        if scope["type"] == "http" and scope["path"].rstrip("/") == routes.current().reset_password:
             request = Request(scope, receive)
             if request.method == "POST":
                 return await (await accept_link(request))(scope, receive, send)
