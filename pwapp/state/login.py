@@ -1,4 +1,4 @@
-"""Log-in form: check the password in a worker thread, then set the cookie over HTTP."""
+"""Log-in form: check the password in a worker thread, then the code page (two-step accounts) or the cookie route."""
 
 from typing import Any
 from urllib.parse import quote
@@ -6,7 +6,7 @@ from urllib.parse import quote
 import reflex as rx
 
 from pwapp.db import in_db
-from pwapp.services import accounts
+from pwapp.services import two_step
 from pwapp.services.errors import AccountError
 from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
@@ -32,8 +32,12 @@ class LoginState(FormMixin, rx.State):
         yield
         target = safe_next(self.router.url.query_parameters.get("next"))
         try:
-            ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), client_of(self))
+            result = await in_db(two_step.log_in, text(form, "email"), text(form, "password"), client_of(self))
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate(f"/auth/session?ticket={ticket}&next={quote(target, safe='/')}")
+        if result.challenge:  # the password alone signs no one in: the code page completes it
+            self._idle()
+            yield rx.redirect(f"/auth/two-step?challenge={result.challenge}&next={quote(target, safe='/')}")
+            return
+        yield navigate(f"/auth/session?ticket={result.ticket}&next={quote(target, safe='/')}")
