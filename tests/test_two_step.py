@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from pwapp.models import RecoveryCode, SignInChallenge, TwoStep, UserSession
 from pwapp.security import throttle
+from pwapp.security.tokens import digest
 from pwapp.security.totp import normalize_recovery
 from pwapp.services import two_step
 from pwapp.services.accounts import authenticate, create_session, create_ticket, redeem_ticket
@@ -27,6 +28,7 @@ from pwapp.services.errors import (
     TwoStepRequired,
 )
 from pwapp.services.passwords import change_password, reset_password, set_password
+from pwapp.services.retention import TICKET_MARGIN, purge
 from tests.factories import ALICE, CLIENT, NEW, OLD, PHONE, mails, request_link, run_together, sign_in, whoami
 
 NOW = datetime(2026, 12, 2, 12, 0, 10, tzinfo=timezone.utc)
@@ -303,3 +305,14 @@ def test_code_attempts_are_throttled_per_account(db, alice):
     with pytest.raises(TooManyAttempts):  # even the right code waits now
         two_step.complete_in_browser(db, pending, code_at(secret, NOW + STEP), CLIENT, now=NOW + STEP)
     authenticate(db, ALICE, OLD, CLIENT)  # the password step has its own count
+
+
+def test_challenges_never_completed_are_purged_soon_after_they_expire(engine, db, alice):
+    enrol(db, alice)
+    stale = two_step.start_challenge(db, alice, CLIENT, now=NOW - TICKET_MARGIN - timedelta(seconds=301))
+    fresh = two_step.start_challenge(db, alice, CLIENT, now=NOW - TICKET_MARGIN)
+    db.commit()
+    result = purge(engine, retention=timedelta(days=30), idle=timedelta(days=7), now=NOW)
+    assert result.deleted["challenges"] == 1
+    left = db.exec(select(SignInChallenge.challenge_hash)).scalars().all()
+    assert left == [digest(fresh.challenge)] and digest(stale.challenge) not in left

@@ -45,7 +45,6 @@ def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple
             sessions,
             and_(sessions.c.token_hash.is_(None), sessions.c.ticket_expires_at < now - TICKET_MARGIN),
         ),
-        ("challenges", challenges, challenges.c.expires_at < now - TICKET_MARGIN),
         (
             "sessions",
             sessions,
@@ -69,6 +68,7 @@ def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple
                 and_(outbox.c.status.in_((FAILED, DISCARDED)), outbox.c.next_attempt_at < cutoff),
             ),
         ),
+        ("challenges", challenges, challenges.c.expires_at < now - TICKET_MARGIN),
     ]
 
 
