@@ -23,8 +23,7 @@ def code_page() -> rx.Component:
             ),
             rx.form(
                 rx.vstack(
-                    text_field("Code", "code", TwoStepState.errors, autocomplete="one-time-code", required=True,
-                               custom_attrs={"autocapitalize": "none", "spellcheck": "false"}),
+                    text_field("Code", "code", TwoStepState.errors, autocomplete="one-time-code", required=True),
                     form_errors(TwoStepState.errors),
                     submit_button("Verify", TwoStepState.busy),
                     spacing="3",
