@@ -316,3 +316,19 @@ def test_challenges_never_completed_are_purged_soon_after_they_expire(engine, db
     assert result.deleted["challenges"] == 1
     left = db.exec(select(SignInChallenge.challenge_hash)).scalars().all()
     assert left == [digest(fresh.challenge)] and digest(stale.challenge) not in left
+
+
+def test_a_right_code_clears_the_accounts_count(db, alice):
+    secret, _ = enrol(db, alice)
+    limit = throttle.TWO_STEP_PER_ACCOUNT.item.amount
+    pending = challenge(db)
+    for _ in range(limit - 1):
+        with pytest.raises(InvalidCode):
+            two_step.complete_in_browser(db, pending, "abcdef", CLIENT, now=NOW + STEP)
+    finish(db, pending, code_at(secret, NOW + STEP), NOW + STEP)
+    pending = challenge(db)
+    for _ in range(limit):  # a whole limit of wrong codes again before the pause
+        with pytest.raises(InvalidCode):
+            two_step.complete_in_browser(db, pending, "abcdef", CLIENT, now=NOW + 2 * STEP)
+    with pytest.raises(TooManyAttempts):
+        two_step.complete_in_browser(db, pending, "abcdef", CLIENT, now=NOW + 2 * STEP)
