@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ACCOUNT_URL, LOGIN_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD
+from tests.e2e.test_csp_e2e import _watch_csp
 from tests.e2e.test_reset_password_e2e import _fill_new_password, _request_reset, _reset_link
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,9 @@ def _log_out(page) -> None:
 
 def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, ui, unique_email, mailbox, base_url):
     email = unique_email("twostep")
-    page = new_context().new_page()
+    context = new_context()
+    violations = _watch_csp(context)  # the QR code is inline SVG: no CSP violation
+    page = context.new_page()
     ui.register(page, email)
 
     # Enrol: the password, then the setup key read off the page, then a first code.
@@ -65,6 +68,7 @@ def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, u
     mailbox.wait_for(email, subject="Two-step sign-in was turned on")
 
     # Sign in with an app code (the next step's: the current one was used to enrol).
+    assert violations == []
     _log_out(page)
     _log_in_to_code_page(page, ui, email, STRONG_PASSWORD)
     _enter_code(page, totp.at(time.time() + 30))
