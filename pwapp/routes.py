@@ -16,6 +16,7 @@ PREFIX = re.compile(r"(/[a-z0-9_-]+)+")
 
 # The REST API's paths: the seed's contract, not moved by the prefixes.
 API_LOGIN = "/api/login/"
+API_LOGIN_TWO_STEP = "/api/login/two-step/"
 API_LOGOUT = "/api/logout/"
 API_CHANGE_PASSWORD = "/change-password/"
 API_RESET_PASSWORD = "/reset-password/"
@@ -55,6 +56,11 @@ class Routes:
         return f"{self.auth_prefix}/reset-password"
 
     @property
+    def two_step(self) -> str:
+        """The code page that completes a two-step sign-in."""
+        return f"{self.auth_prefix}/two-step"
+
+    @property
     def session_start(self) -> str:
         """HTTP route swapping a login ticket for the session cookie."""
         return f"{self.auth_prefix}/session"
@@ -71,6 +77,14 @@ class Routes:
     @property
     def change_password(self) -> str:
         return f"{self.account_prefix}/change-password"
+
+    @property
+    def account_two_step(self) -> str:
+        return f"{self.account_prefix}/two-step"
+
+    def two_step_then(self, challenge: str, then: str) -> str:
+        """The code page for `challenge`, going on to `then` (a local path, quoted here)."""
+        return f"{self.two_step}?challenge={quote(challenge, safe='')}&next={quote(then, safe='/')}"
 
     def login_then(self, path: str) -> str:
         """The log-in page, coming back to `path` afterwards."""

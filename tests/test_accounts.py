@@ -20,7 +20,6 @@ from pwapp.services.accounts import (
     create_session,
     create_ticket,
     current_session,
-    login,
     logout,
     redeem_ticket,
     register,
@@ -36,6 +35,7 @@ from pwapp.services.errors import (
     SessionNotFound,
     TooManyAttempts,
 )
+from pwapp.services.two_step import log_in
 from pwapp.settings import settings
 from tests.factories import CLIENT, make_user, sign_in, whoami
 from tests.factories import NEW as OTHER
@@ -202,6 +202,11 @@ def test_per_ip_throttle_blocks_spraying_across_accounts(db):
 
 
 # --- tickets and sessions ----------------------------------------------------------------
+
+
+def login(db, email: str, password: str, client: Client) -> str:
+    """The browser's log-in of an account without two-step: its ticket."""
+    return log_in(db, email, password, client).ticket
 
 
 def test_ticket_redeems_once_for_a_session_token(db):

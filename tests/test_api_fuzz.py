@@ -89,6 +89,7 @@ def test_api_conforms_to_its_openapi_document(case, app, fresh_token):
 def test_the_served_document_is_the_built_one():
     assert spec()["paths"].keys() == {
         "/api/login/",
+        "/api/login/two-step/",
         "/api/logout/",
         "/change-password/",
         "/reset-password/",

@@ -206,7 +206,7 @@ def test_api_issuer_returns_a_working_session_token(db, alice):
     user, laptop, _ = alice
     me, session = whoami(db, laptop)
     token = change_password(
-        db, me, session, OLD, NEW, NEW, client=CLIENT, issue=lambda d, u, c: create_session(d, u, c)[1]
+        db, me, session, OLD, NEW, NEW, client=CLIENT, issue=lambda d, u, c, **kw: create_session(d, u, c, **kw)[1]
     )
     db.commit()
     assert current_session(db, laptop) is None

@@ -1,5 +1,6 @@
-"""Throttles under simultaneous requests: a burst of wrong passwords, released together, gets no
-more verified guesses than the limit, whether attempts are counted in this process or in Redis."""
+"""Throttles under simultaneous requests: a burst of wrong passwords or second-step codes, released
+together, gets no more verified guesses than the limit, whether attempts are counted in this
+process or in Redis."""
 
 from __future__ import annotations
 
@@ -13,11 +14,20 @@ from sqlmodel import Session
 
 from pwapp.security import throttle
 from pwapp.security.moving_window import InProcessStorage
+from pwapp.services import two_step
 from pwapp.services.accounts import authenticate
-from pwapp.services.errors import IncorrectCurrentPassword, InvalidCredentials, InvalidInput, TooManyAttempts
+from pwapp.services.errors import (
+    ChallengeExpired,
+    IncorrectCurrentPassword,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidInput,
+    TooManyAttempts,
+)
 from pwapp.services.passwords import change_password
 from tests.factories import ALICE, CLIENT, NEW, OLD, make_user, run_together, sign_in, whoami
 from tests.services import service_url
+from tests.test_two_step import NOW, challenge, code_at, enrol
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -42,7 +52,7 @@ def burst(attempt, size: int) -> Counter:
         try:
             attempt()
             outcome = "accepted"
-        except (InvalidCredentials, IncorrectCurrentPassword, TooManyAttempts) as exc:
+        except (InvalidCredentials, IncorrectCurrentPassword, InvalidCode, TooManyAttempts) as exc:
             outcome = type(exc).__name__
         with lock:
             outcomes[outcome] += 1
@@ -105,3 +115,33 @@ def test_the_right_password_as_the_last_allowed_attempt_logs_in_and_clears_the_c
         assert authenticate(s, ALICE, OLD, CLIENT).email == ALICE
     # The count starts again: a whole limit of wrong guesses is verified before the pause.
     assert burst(wrong_login, limit + 1) == {"InvalidCredentials": limit, "TooManyAttempts": 1}
+
+
+def test_a_burst_of_wrong_codes_on_the_code_page_gets_no_more_guesses_than_the_limit(engine, storage):
+    """Per account: a burst of wrong second-step codes; per IP: across many accounts' challenges."""
+    with Session(engine, expire_on_commit=False) as s:
+        secret, _ = enrol(s, make_user(s))
+        pending = challenge(s)
+    limit = limit_of(throttle.TWO_STEP_PER_ACCOUNT)
+
+    def wrong_code() -> None:
+        with Session(engine) as s:
+            two_step.complete_in_browser(s, pending, "abcdef", CLIENT, now=NOW)
+
+    assert burst(wrong_code, 3 * limit) == {"InvalidCode": limit, "TooManyAttempts": 2 * limit}
+    with Session(engine) as s, pytest.raises(TooManyAttempts):
+        two_step.complete_in_browser(s, pending, code_at(secret, NOW), CLIENT, now=NOW)
+
+
+def test_the_code_page_counts_every_attempt_per_ip(engine, storage, monkeypatch):
+    monkeypatch.setattr(throttle, "TWO_STEP_PER_IP", throttle.Throttle("two-step-ip", "6/15 minutes"))
+    limit = limit_of(throttle.TWO_STEP_PER_IP)
+
+    def unknown_challenge() -> None:
+        with Session(engine) as s:
+            try:
+                two_step.complete_in_browser(s, "made-up challenge", "123456", CLIENT)
+            except ChallengeExpired:
+                raise InvalidCode() from None
+
+    assert burst(unknown_challenge, 3 * limit) == {"InvalidCode": limit, "TooManyAttempts": 2 * limit}

@@ -2,7 +2,17 @@
 
 from pwapp.models.outbox import OutboxMessage
 from pwapp.models.password_reset import PasswordReset, ResetRequest
+from pwapp.models.two_step import RecoveryCode, SignInChallenge, TwoStep
 from pwapp.models.user import User
 from pwapp.models.user_session import UserSession
 
-__all__ = ["OutboxMessage", "PasswordReset", "ResetRequest", "User", "UserSession"]
+__all__ = [
+    "OutboxMessage",
+    "PasswordReset",
+    "RecoveryCode",
+    "ResetRequest",
+    "SignInChallenge",
+    "TwoStep",
+    "User",
+    "UserSession",
+]

@@ -29,3 +29,4 @@ class UserSession(SQLModel, table=True):
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
     revoked_at: datetime | None = None
+    two_step: bool = False  # signed in with a password and a second-step code

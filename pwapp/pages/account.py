@@ -13,6 +13,8 @@ def _session_row(item) -> rx.Component:
             rx.vstack(
                 rx.text(item["browser"], size="2", weight="medium"),
                 rx.text(item["ip"], " · last active ", item["last_seen"], size="1", color_scheme="gray"),
+                rx.text(rx.cond(item["two_step"] == "yes", "Signed in with two-step", "Signed in with password only"),
+                        size="1", color_scheme="gray", class_name="session-two-step"),
                 spacing="1",
                 min_width="0",
             ),
@@ -39,6 +41,7 @@ def account() -> rx.Component:
         rx.text("Signed in as ", rx.text.strong(AccountState.email, id="signed-in-email")),
         rx.hstack(
             rx.link("Change password", href=routes.current().change_password),
+            rx.link("Two-step sign-in", href=routes.current().account_two_step),
             rx.spacer(),
             rx.button("Log out", on_click=AccountState.logout, variant="outline"),
             width="100%",

@@ -1,4 +1,4 @@
-"""Encryption at rest for outbox bodies, which carry reset links until they are sent."""
+"""Encryption at rest (outbox bodies, authenticator secrets) and keys derived from PWAPP_SECRET_KEY."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pwapp.settings import settings
 
 
+@lru_cache(maxsize=8)
+def derived_key(purpose: bytes) -> bytes:
+    """A 256-bit key for one `purpose`, derived from PWAPP_SECRET_KEY (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(settings.secret_key.encode())
+
+
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pwapp outbox").derive(
-        settings.secret_key.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return Fernet(base64.urlsafe_b64encode(derived_key(b"pwapp outbox")))
 
 
 def seal(text: str) -> str:

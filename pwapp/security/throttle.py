@@ -58,5 +58,7 @@ class Throttle:
 LOGIN_PER_ACCOUNT = Throttle("login-account", "10/15 minutes")
 LOGIN_PER_IP = Throttle("login-ip", "100/15 minutes")
 CURRENT_PASSWORD_PER_USER = Throttle("current-password", "5/15 minutes")
+TWO_STEP_PER_ACCOUNT = Throttle("two-step-account", "10/15 minutes")
+TWO_STEP_PER_IP = Throttle("two-step-ip", "100/15 minutes")
 RESET_REQUEST_PER_EMAIL = Throttle("reset-email", "3/hour")
 RESET_REQUEST_PER_IP = Throttle("reset-ip", "30/hour")

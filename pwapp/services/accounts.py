@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
-from pwapp.models import User, UserSession
+from pwapp.models import TwoStep, User, UserSession
 from pwapp.security import password_policy, throttle
 from pwapp.security.passwords import hash_password, is_storable, verify_dummy, verify_password
 from pwapp.security.tokens import digest, new_token
@@ -24,6 +24,7 @@ from pwapp.services.errors import (
     PasswordsDoNotMatch,
     SessionNotFound,
     TooManyAttempts,
+    TwoStepRequired,
     WeakPassword,
 )
 from pwapp.settings import settings
@@ -168,7 +169,7 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     return user
 
 
-def _new_session(user: User, client: Client, now: datetime) -> UserSession:
+def _new_session(user: User, client: Client, now: datetime, two_step: bool) -> UserSession:
     return UserSession(
         user_id=user.id,
         created_at=now,
@@ -176,13 +177,29 @@ def _new_session(user: User, client: Client, now: datetime) -> UserSession:
         expires_at=now + timedelta(hours=settings.session_max_hours),
         ip=client.ip[:64],
         user_agent=client.user_agent[:512],
+        two_step=two_step,
     )
 
 
-def create_session(db: Session, user: User, client: Client) -> tuple[UserSession, str]:
-    """A live session and its raw token (for API clients, which keep it themselves)."""
+def has_two_step(db: Session, user: User) -> bool:
+    """Whether signing in to `user` takes a second-step code."""
+    enabled_at = db.execute(select(TwoStep.enabled_at).where(TwoStep.user_id == user.id)).scalar()
+    return enabled_at is not None
+
+
+def _check_second_step(db: Session, user: User, two_step: bool) -> None:
+    """TwoStepRequired when a session would be made for a two-step account without its code:
+    every way to a session passes here, so a password alone can never yield one."""
+    if not two_step and has_two_step(db, user):
+        raise TwoStepRequired()
+
+
+def create_session(db: Session, user: User, client: Client, *, two_step: bool = False) -> tuple[UserSession, str]:
+    """A live session and its raw token (for API clients, which keep it themselves);
+    `two_step`: the caller checked a second-step code (required when the account has two-step)."""
+    _check_second_step(db, user, two_step)
     token = new_token()
-    record = _new_session(user, client, utcnow())
+    record = _new_session(user, client, utcnow(), two_step)
     record.token_hash = digest(token)
     db.add(record)
     db.flush()
@@ -195,24 +212,20 @@ def require_binding(client: Client) -> None:
         raise BrowserNotBound()
 
 
-def create_ticket(db: Session, user: User, client: Client) -> str:
-    """A one-minute, one-time ticket that only this client's browser can swap for a session cookie."""
+def create_ticket(db: Session, user: User, client: Client, *, two_step: bool = False) -> str:
+    """A one-minute, one-time ticket that only this client's browser can swap for a session cookie
+    (`two_step` as for `create_session`)."""
     require_binding(client)
+    _check_second_step(db, user, two_step)
     ticket = new_token()
     now = utcnow()
-    record = _new_session(user, client, now)
+    record = _new_session(user, client, now, two_step)
     record.ticket_hash = digest(ticket)
     record.ticket_binding_hash = client.binding
     record.ticket_expires_at = now + timedelta(seconds=TICKET_SECONDS)
     db.add(record)
     db.flush()
     return ticket
-
-
-def login(db: Session, email: str, password: str, client: Client) -> str:
-    """Authenticate and return a session ticket for the browser."""
-    require_binding(client)
-    return create_ticket(db, authenticate(db, email, password, client), client)
 
 
 def redeem_ticket(db: Session, ticket: str, binding: str) -> tuple[str, datetime] | None:

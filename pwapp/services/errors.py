@@ -80,6 +80,30 @@ class BrowserNotBound(AccountError):
     message = "Your browser must accept cookies from this site to sign in. Reload the page and try again."
 
 
+class TwoStepRequired(AccountError):
+    """A session was about to be made for a two-step account without its code (a bug, never a user's doing)."""
+
+    message = "This account signs in with a second step. Log in again."
+
+
+class InvalidCode(AccountError):
+    field = "code"
+    message = "That code is not valid. Enter the current code from your app, or an unused recovery code."
+
+
+class ChallengeExpired(AccountError):
+    field = "challenge"
+    message = "This sign-in has expired or was already completed. Log in again."
+
+
+class TwoStepAlreadyOn(AccountError):
+    message = "Two-step sign-in is already on."
+
+
+class TwoStepOff(AccountError):
+    message = "Two-step sign-in is off. Set it up first."
+
+
 class NotAuthenticated(AccountError):
     message = "Please log in to continue."
 

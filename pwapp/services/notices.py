@@ -30,6 +30,12 @@ def password_reset_done(db: Session, user: User, client: Client) -> None:
     mail.queue(db, to=user.email, template="password_reset_done", context=_event_context(client))
 
 
+def two_step_changed(db: Session, user: User, client: Client, template: str) -> None:
+    """Queue a mail saying two-step sign-in was turned on (`two_step_enabled`), off
+    (`two_step_disabled`), or its recovery codes replaced (`recovery_codes_regenerated`)."""
+    mail.queue(db, to=user.email, template=template, context=_event_context(client))
+
+
 def reset_link(db: Session, email: str, reset_url: str, *, has_account: bool) -> None:
     """Queue the reset link; for an address without an account, the same mail is rendered and
     stored but never sent, so both cases do the same work."""

@@ -49,7 +49,7 @@ from pwapp.settings import settings
 
 OPERATOR = Client(user_agent="the pwapp command line")
 RESET_REQUESTED = "If an account exists for that address, we've sent a link to reset its password."
-Issuer = Callable[[Session, User, Client], str]
+Issuer = Callable[..., str]  # (db, user, client, *, two_step) -> credential
 
 
 def change_password(
@@ -91,7 +91,8 @@ def change_password(
         revoke_all_sessions(db, user)
     elif current_session is not None:
         revoke_session(db, user, current_session.id)
-    credential = issue(db, user, client)
+    # The new credential replaces the caller's session, so it keeps that session's second step.
+    credential = issue(db, user, client, two_step=current_session is not None and current_session.two_step)
     notices.password_changed(db, user, client)
     return credential
 

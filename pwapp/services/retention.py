@@ -1,7 +1,7 @@
 """Retention: delete rows nobody can use any more, in short batches.
 
 Dead sessions, spent reset records and delivered or abandoned mail go `retention` after they
-died; login tickets never redeemed go minutes after they expired. Live sessions, usable reset
+died; login tickets and two-step challenges never completed go minutes after they expired. Live sessions, usable reset
 links and mail still to be sent are never touched.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from pwapp.db import utcnow
-from pwapp.models import OutboxMessage, PasswordReset, UserSession
+from pwapp.models import OutboxMessage, PasswordReset, SignInChallenge, UserSession
 from pwapp.models.outbox import DISCARDED, FAILED, SENT
 
 BATCH = 500  # rows per transaction: a request waiting behind one batch waits milliseconds
@@ -25,6 +25,7 @@ LOCK_KEY = 0x707761707265746E  # "pwapretn": PostgreSQL advisory lock taken by e
 sessions: Table = UserSession.__table__
 resets: Table = PasswordReset.__table__
 outbox: Table = OutboxMessage.__table__
+challenges: Table = SignInChallenge.__table__
 
 
 @dataclass
@@ -67,6 +68,7 @@ def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple
                 and_(outbox.c.status.in_((FAILED, DISCARDED)), outbox.c.next_attempt_at < cutoff),
             ),
         ),
+        ("challenges", challenges, challenges.c.expires_at < now - TICKET_MARGIN),
     ]
 
 

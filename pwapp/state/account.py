@@ -17,6 +17,7 @@ def _describe(record, current_id: int) -> dict[str, str]:
         "last_seen": record.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
         "created": record.created_at.strftime("%Y-%m-%d %H:%M UTC"),
         "current": "yes" if record.id == current_id else "",
+        "two_step": "yes" if record.two_step else "",
     }
 
 

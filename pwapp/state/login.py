@@ -1,4 +1,4 @@
-"""Log-in form: check the password in a worker thread, then set the cookie over HTTP."""
+"""Log-in form: check the password in a worker thread, then the code page (two-step accounts) or the cookie route."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ import reflex as rx
 
 from pwapp import routes
 from pwapp.db import in_db
-from pwapp.services import accounts
+from pwapp.services import two_step
 from pwapp.services.errors import AccountError
 from pwapp.state.base import client_of, navigate
 from pwapp.state.form import FormMixin, text
@@ -32,8 +32,12 @@ class LoginState(FormMixin, rx.State):
         yield
         target = safe_next(self.router.url.query_parameters.get("next"))
         try:
-            ticket = await in_db(accounts.login, text(form, "email"), text(form, "password"), client_of(self))
+            result = await in_db(two_step.log_in, text(form, "email"), text(form, "password"), client_of(self))
         except AccountError as exc:
             self._fail(exc)
             return
-        yield navigate(routes.current().start_session(ticket, target))
+        if result.challenge:  # the password alone signs no one in: the code page completes it
+            self._idle()
+            yield rx.redirect(routes.current().two_step_then(result.challenge, target))
+            return
+        yield navigate(routes.current().start_session(result.ticket, target))

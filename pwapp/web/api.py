@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from pwapp import routes
 from pwapp.db import in_db
-from pwapp.services import accounts, passwords
+from pwapp.services import accounts, passwords, two_step
 from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
 from pwapp.web import openapi, schemas
 from pwapp.web.client import client_of
@@ -140,13 +140,16 @@ def iso(moment: datetime) -> str:
 
 async def login(request: Request) -> Response:
     body = await read_model(request, schemas.Login)
-    client = client_of(request)
+    result = await in_db(two_step.log_in_api, body.email, body.password, client_of(request))
+    if isinstance(result, two_step.SignIn):  # a two-step account: no token before the code
+        return JSONResponse({"challenge": result.challenge, "expires_at": iso(result.expires_at)})
+    record, token = result
+    return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})
 
-    def sign_in(s):
-        user = accounts.authenticate(s, body.email, body.password, client)
-        return accounts.create_session(s, user, client)
 
-    record, token = await in_db(sign_in)
+async def login_two_step(request: Request) -> Response:
+    body = await read_model(request, schemas.LoginTwoStep)
+    record, token = await in_db(two_step.complete_for_api, body.challenge, body.code, client_of(request))
     return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})
 
 
@@ -174,8 +177,8 @@ async def change_password(request: Request) -> Response:
     client = client_of(request)
     issued: dict[str, datetime] = {}
 
-    def issue(s, user, c) -> str:
-        record, new_token = accounts.create_session(s, user, c)
+    def issue(s, user, c, **kwargs) -> str:
+        record, new_token = accounts.create_session(s, user, c, **kwargs)
         issued["expires_at"] = record.expires_at
         return new_token
 
@@ -258,6 +261,7 @@ class Endpoint:
 
 ENDPOINTS: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
     routes.API_LOGIN: {"POST": login},
+    routes.API_LOGIN_TWO_STEP: {"POST": login_two_step},
     routes.API_LOGOUT: {"POST": logout},
     routes.API_CHANGE_PASSWORD: {"PUT": change_password},
     routes.API_RESET_PASSWORD: {"POST": request_reset},

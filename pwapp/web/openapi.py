@@ -42,6 +42,11 @@ def _answer(description: str, model: type[BaseModel], headers: dict[str, Any] | 
     return {"description": description, "content": content, **({"headers": headers} if headers else {})}
 
 
+def _either(description: str, *models: type[BaseModel]) -> dict:
+    schema = {"oneOf": [{"$ref": REF.format(model=m.__name__)} for m in models]}
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
 def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "required": True, "schema": schema}
 
@@ -102,9 +107,20 @@ class Route:
 OLD, NEW = "Quartz-Harbor-Tulip-1987!", "Velvet-Canyon-Marble-2042?"
 ROUTES = {
     routes.API_LOGIN: Route(
-        "post", "login", "Exchange an email and password for a bearer token.",
-        {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
+        "post", "login", "Exchange an email and password for a bearer token (or, with two-step, a challenge).",
+        {"200": _either("Signed in (a token), or the account has two-step sign-in (a challenge).", s.Token, s.Challenge)},
+        refusals=("429",),
         body=s.Login, example={"email": "alice@example.org", "password": OLD},
+        description="For an account with two-step sign-in the password alone yields no token: the answer is a "
+        "challenge, valid for 5 minutes, that POST /api/login/two-step/ completes with a code.",
+    ),
+    routes.API_LOGIN_TWO_STEP: Route(
+        "post", "loginTwoStep", "Complete a two-step log-in with a code; answers the bearer token.",
+        {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
+        body=s.LoginTwoStep, example={"challenge": "q2v8Xn0m1K9yQ3RzZr4fY6pWb7Tj5Hc0aLdE2sGuV1o", "code": "123456"},
+        description="A wrong code answers 400 with `errors.code` (the challenge stays usable until it expires); "
+        "an unknown, expired or completed challenge answers 400 with `errors.challenge`. Each authenticator code "
+        "works once, each recovery code once; attempts are throttled per account and per IP.",
     ),
     routes.API_LOGOUT: Route(
         "post", "logout", "Revoke the bearer token.",
@@ -137,7 +153,7 @@ ROUTES = {
         {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
     ),
 }
-ANSWERS = (s.Token, s.PasswordChanged, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
+ANSWERS = (s.Token, s.Challenge, s.PasswordChanged, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
 
 
 @lru_cache(maxsize=1)

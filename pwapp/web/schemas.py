@@ -57,6 +57,11 @@ class Login(Body):
     password: Text = Field(description="The account's password.")
 
 
+class LoginTwoStep(Body):
+    challenge: Text = Field(description="The `challenge` that POST /api/login/ answered.")
+    code: Text = Field(description="The current 6-digit code of the authenticator app, or an unused recovery code.")
+
+
 NEW_PASSWORD = "Checked by the password policy (length, strength, not built from the email)."
 CONFIRM = "When present, must equal new_password."
 
@@ -84,6 +89,11 @@ class ConfirmReset(Body):
 
 class Token(BaseModel):
     token: str = Field(min_length=1)
+    expires_at: datetime
+
+
+class Challenge(BaseModel):
+    challenge: str = Field(min_length=1, description="Send it with a code to POST /api/login/two-step/.")
     expires_at: datetime
 
 

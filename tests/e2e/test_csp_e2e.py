@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 THIRD_PASSWORD = "Copper-Meadow-Falcon-73-Birch"
 PAGES = ("/", "/auth/login", "/auth/register", "/auth/forgot-password", "/auth/reset-password",
-         "/account", "/account/change-password")
+         "/account", "/account/change-password", "/auth/two-step", "/account/two-step")
 
 # Test code, not app code: report every violation to Python, whatever page it happens on.
 REPORT_VIOLATIONS = """

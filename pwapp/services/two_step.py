@@ -1,0 +1,316 @@
+"""Two-step sign-in: enrol an authenticator app, sign in with its codes or recovery codes.
+
+The password step of a two-step account yields only a short-lived challenge; a valid code
+completes it into the usual session handoff. Every code check is throttled (counted before it
+is checked), each authenticator code works once, each recovery code works once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, or_, update
+from sqlmodel import Session, select
+
+from pwapp.db import utcnow
+from pwapp.models import RecoveryCode, SignInChallenge, TwoStep, User, UserSession
+from pwapp.security import throttle, totp
+from pwapp.security.passwords import verify_password
+from pwapp.security.sealing import seal, unseal
+from pwapp.security.tokens import digest, new_token
+from pwapp.services import notices
+from pwapp.services.accounts import (
+    Client,
+    authenticate,
+    count_attempt,
+    create_session,
+    create_ticket,
+    has_two_step,
+    require_binding,
+    revoke_all_sessions,
+)
+from pwapp.services.errors import (
+    ChallengeExpired,
+    IncorrectCurrentPassword,
+    InvalidCode,
+    InvalidInput,
+    TwoStepAlreadyOn,
+    TwoStepOff,
+)
+
+CHALLENGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a correct password yields: a ticket (no second step) or a challenge and its expiry."""
+
+    ticket: str = ""
+    challenge: str = ""
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What the owner's app needs to add the account: the secret as text and as a QR code."""
+
+    secret: str
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class Status:
+    enabled: bool
+    codes_left: int
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+def log_in(db: Session, email: str, password: str, client: Client, *, now: datetime | None = None) -> SignIn:
+    """The browser's log-in: a session ticket, or for a two-step account a challenge bound to this browser."""
+    require_binding(client)
+    user = authenticate(db, email, password, client)
+    if has_two_step(db, user):
+        return start_challenge(db, user, client, now=now)
+    return SignIn(ticket=create_ticket(db, user, client))
+
+
+def log_in_api(db: Session, email: str, password: str, client: Client) -> SignIn | tuple[UserSession, str]:
+    """The API's log-in: (session record, bearer token), or for a two-step account a challenge
+    that the caller completes with `complete_for_api`."""
+    user = authenticate(db, email, password, client)
+    if has_two_step(db, user):
+        return start_challenge(db, user, api_client(client))
+    return create_session(db, user, client)
+
+
+def start_challenge(db: Session, user: User, client: Client, *, now: datetime | None = None) -> SignIn:
+    """A challenge that only `client` (its browser binding, or "" for an API client) can complete."""
+    now = now or utcnow()
+    challenge = new_token()
+    expires_at = now + timedelta(seconds=CHALLENGE_SECONDS)
+    db.execute(
+        insert(SignInChallenge).values(
+            user_id=user.id, challenge_hash=digest(challenge), binding_hash=client.binding, created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return SignIn(challenge=challenge, expires_at=expires_at)
+
+
+def api_client(client: Client) -> Client:
+    """An API caller: its challenges are held by the caller, not bound to a browser cookie."""
+    return dataclasses.replace(client, binding="")
+
+
+def pending_user(db: Session, challenge: str, client: Client, *, now: datetime | None = None) -> User:
+    """The account a live challenge of this client's belongs to; ChallengeExpired otherwise."""
+    now = now or utcnow()
+    found = db.exec(
+        select(User)
+        .join(SignInChallenge, SignInChallenge.user_id == User.id)
+        .where(
+            SignInChallenge.challenge_hash == digest(challenge),
+            SignInChallenge.binding_hash == client.binding,
+            SignInChallenge.expires_at > now,
+            User.is_active.is_(True),
+        )
+    ).first()
+    if found is None:
+        raise ChallengeExpired()
+    return found
+
+
+def complete(db: Session, challenge: str, code: str, client: Client, *, now: datetime | None = None) -> User:
+    """Check the second step of a pending sign-in and use the challenge up; returns its account.
+
+    Counted per IP before the challenge is looked at, and per account before the code is
+    checked. The challenge is consumed by one conditional DELETE, so it completes once.
+    """
+    now = now or utcnow()
+    count_attempt(throttle.TWO_STEP_PER_IP, client.ip)
+    user = pending_user(db, challenge, client, now=now)
+    check_code(db, user, code, now=now)
+    consumed = db.execute(
+        delete(SignInChallenge).where(
+            SignInChallenge.challenge_hash == digest(challenge), SignInChallenge.expires_at > now
+        )
+    )
+    if consumed.rowcount != 1:
+        raise ChallengeExpired()
+    return user
+
+
+def complete_in_browser(db: Session, challenge: str, code: str, client: Client, *, now: datetime | None = None) -> str:
+    """`complete`, then the session ticket for this browser."""
+    require_binding(client)
+    return create_ticket(db, complete(db, challenge, code, client, now=now), client, two_step=True)
+
+
+def complete_for_api(
+    db: Session, challenge: str, code: str, client: Client, *, now: datetime | None = None
+) -> tuple[UserSession, str]:
+    """`complete` for an API client: (session record, bearer token)."""
+    client = api_client(client)
+    return create_session(db, complete(db, challenge, code, client, now=now), client, two_step=True)
+
+
+# --- checking codes --------------------------------------------------------------------------
+
+
+def check_code(db: Session, user: User, code: str, *, now: datetime | None = None, recovery: bool = True) -> None:
+    """Accept a current authenticator code (once) or, when `recovery`, an unused recovery code
+    (using it up); InvalidCode otherwise. Counted per account first; a good code clears the count."""
+    now = now or utcnow()
+    count_attempt(throttle.TWO_STEP_PER_ACCOUNT, str(user.id))
+    record = _record(db, user)
+    if record is None:
+        raise InvalidCode()
+    code = code.strip().replace(" ", "")
+    if not (_use_totp(db, record, code, now) or (recovery and record.enabled_at and _use_recovery(db, user, code, now))):
+        raise InvalidCode()
+    throttle.TWO_STEP_PER_ACCOUNT.clear(str(user.id))
+
+
+def _record(db: Session, user: User) -> TwoStep | None:
+    """The user's two-step row as the database has it now (codes update it with plain UPDATEs)."""
+    return db.get(TwoStep, user.id, populate_existing=True)
+
+
+def _use_totp(db: Session, record: TwoStep, code: str, now: datetime) -> bool:
+    """Whether `code` is the app's code of a step within the window and later than any used: the
+    step is recorded by a conditional UPDATE, so two requests with one code cannot both pass."""
+    step = totp.matching_step(unseal(record.secret_sealed), code, now, record.last_step)
+    if step is None:
+        return False
+    recorded = db.execute(
+        update(TwoStep)
+        .where(TwoStep.user_id == record.user_id, or_(TwoStep.last_step.is_(None), TwoStep.last_step < step))
+        .values(last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return recorded.rowcount == 1
+
+
+def _use_recovery(db: Session, user: User, code: str, now: datetime) -> bool:
+    """Whether `code` is an unused recovery code of `user`'s, using it up (one conditional UPDATE)."""
+    if not code or totp.is_totp_shaped(code) or len(code) > 64:
+        return False
+    used = db.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == totp.recovery_digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return used.rowcount == 1
+
+
+def _check_password(user: User, password: str) -> None:
+    """The account's password, counted like change-password's current password."""
+    limit, key = throttle.CURRENT_PASSWORD_PER_USER, str(user.id)
+    count_attempt(limit, key)
+    if not password or not verify_password(password, user.password_hash)[0]:
+        raise IncorrectCurrentPassword()
+    limit.clear(key)
+
+
+def _check_password_and_code(db: Session, user: User, password: str, code: str, now: datetime) -> None:
+    """Both proofs a change to an enabled two-step needs; every problem at once."""
+    if not has_two_step(db, user):
+        raise TwoStepOff()
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_password(user, password)
+    except IncorrectCurrentPassword as exc:
+        errors.update(exc.errors)
+    if not errors:  # no code is spent (nor counted) behind a wrong password
+        try:
+            check_code(db, user, code, now=now)
+        except InvalidCode as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+
+
+# --- enrolment and changes -------------------------------------------------------------------
+
+
+def status(db: Session, user: User) -> Status:
+    """Whether two-step is on, and how many recovery codes are left."""
+    enabled = has_two_step(db, user)
+    left = db.exec(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+    return Status(enabled=enabled, codes_left=len(left.all()) if enabled else 0)
+
+
+def start_enrolment(db: Session, user: User, password: str) -> Enrolment:
+    """After the password: a new secret kept sealed in a pending row, and what the page shows."""
+    if has_two_step(db, user):
+        raise TwoStepAlreadyOn()
+    _check_password(user, password)
+    secret = totp.new_secret()
+    db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
+    db.execute(insert(TwoStep).values(user_id=user.id, secret_sealed=seal(secret), created_at=utcnow()))
+    return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email)))
+
+
+def confirm_enrolment(
+    db: Session, user: User, code: str, client: Client, *, current_session_id: int | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """Turn two-step on with a first code from the app; returns the ten recovery codes (shown once).
+
+    Every session but the current one is signed out (they never passed a second step); the
+    current one counts as having passed it. A mail tells the owner.
+    """
+    now = now or utcnow()
+    record = _record(db, user)
+    if record is not None and record.enabled_at is not None:
+        raise TwoStepAlreadyOn()
+    if record is None:
+        raise TwoStepOff()
+    check_code(db, user, code, now=now, recovery=False)
+    db.execute(update(TwoStep).where(TwoStep.user_id == user.id).values(enabled_at=now))
+    codes = _replace_recovery_codes(db, user)
+    _keep_only(db, user, current_session_id)
+    notices.two_step_changed(db, user, client, "two_step_enabled")
+    return codes
+
+
+def _keep_only(db: Session, user: User, session_id: int | None) -> None:
+    """Sign out every session of `user` except `session_id`, which is marked as past two-step."""
+    keep = db.get(UserSession, session_id) if session_id is not None else None
+    revoke_all_sessions(db, user, keep=keep)
+    if keep is not None:
+        keep.two_step = True
+        db.add(keep)
+
+
+def regenerate_codes(db: Session, user: User, password: str, code: str, client: Client, *, now: datetime | None = None) -> list[str]:
+    """New recovery codes (the old ones stop working), with the password and a current code."""
+    _check_password_and_code(db, user, password, code, now or utcnow())
+    codes = _replace_recovery_codes(db, user)
+    notices.two_step_changed(db, user, client, "recovery_codes_regenerated")
+    return codes
+
+
+def disable(db: Session, user: User, password: str, code: str, client: Client, *, now: datetime | None = None) -> None:
+    """Turn two-step off, with the password and a current code (or a recovery code)."""
+    _check_password_and_code(db, user, password, code, now or utcnow())
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
+    db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user.id))
+    notices.two_step_changed(db, user, client, "two_step_disabled")
+
+
+def _replace_recovery_codes(db: Session, user: User) -> list[str]:
+    codes = totp.new_recovery_codes()
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.execute(insert(RecoveryCode), [{"user_id": user.id, "code_hash": totp.recovery_digest(c)} for c in codes])
+    return codes
