@@ -54,7 +54,7 @@ def test_install_registers_every_page_and_route_under_its_prefixes():
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["pages"] == ["accounts/forgot-password", "accounts/login", "accounts/register",
                               "accounts/reset-password", "accounts/session", "accounts/session/end",
-                              "me", "me/change-password"]
+                              "accounts/two-step", "me", "me/change-password", "me/two-step"]
     assert {"/accounts/session", "/accounts/session/end", "/api/login/"} <= set(found["routes"])
     assert not any("/auth" in path for path in found["routes"])
     assert found["secured"] and found["tasks"] >= 1
