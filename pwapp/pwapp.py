@@ -9,6 +9,7 @@ import pwapp.models  # noqa: F401  (registers the tables for migrations)
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies
+from pwapp.web.csp import build_script_policy
 from pwapp.web.middleware import browser_binding, security_headers
 from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.web.reset_link import reset_link_page
@@ -27,7 +28,9 @@ class App(rx.App):
 
 
 app = App(
-    api_transformer=[serve_pages_directly, http_routes, reset_link_page, locations_on_base_url, browser_binding]
+    api_transformer=[
+        serve_pages_directly, http_routes, reset_link_page, locations_on_base_url, build_script_policy, browser_binding
+    ]
 )
 add_pages(app)
 app.register_lifespan_task(run_forever, work=work_once)

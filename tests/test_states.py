@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import pickle
+from urllib.parse import unquote
 
 import pytest
 from passlib.hash import argon2
@@ -74,7 +75,8 @@ async def run(handler, state, *args) -> list:
 
 
 def scripts(events) -> str:
-    return " ".join(str(e) for e in events)
+    """The events as text, URLs decoded (navigate() percent-encodes its query)."""
+    return unquote(" ".join(str(e) for e in events))
 
 
 def assert_never_kept(root, *secrets: str) -> None:

@@ -2,10 +2,10 @@
 
 import reflex as rx
 
-from pwapp.pages import account, auth, change_password, forgot_password, reset_password
+from pwapp.pages import account, auth, change_password, forgot_password, handoff, reset_password
 
 
 def add_pages(app: rx.App) -> None:
     """Register each page module's routes."""
-    for module in (auth, account, change_password, forgot_password, reset_password):
+    for module in (auth, account, change_password, forgot_password, reset_password, handoff):
         module.register(app)

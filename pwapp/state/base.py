@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import reflex as rx
 
@@ -18,8 +17,13 @@ T = TypeVar("T")
 
 
 def navigate(url: str) -> rx.event.EventSpec:
-    """A full page load (not client-side routing), so HTTP routes can set HttpOnly cookies."""
-    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+    """A full page load of a cookie-setting HTTP route (pwapp/pages/handoff.py), without eval.
+
+    Query values are fully percent-encoded, so while the handoff page shows, the address bar
+    never ends in `next`'s path (as if that page had already loaded).
+    """
+    parts = urlsplit(url)
+    return rx.redirect(urlunsplit(parts._replace(query=urlencode(parse_qsl(parts.query)))))
 
 
 def client_of(state: rx.State) -> accounts.Client:

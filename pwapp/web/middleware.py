@@ -7,12 +7,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from pwapp.security.tokens import new_token
 from pwapp.settings import settings
 from pwapp.web.cookies import binding_of, binding_set_cookie
+from pwapp.web.csp import CONTENT_SECURITY_POLICY
 
 SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "content-security-policy": "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    "content-security-policy": CONTENT_SECURITY_POLICY,
     "cross-origin-opener-policy": "same-origin",
 }
 HSTS = "max-age=63072000; includeSubDomains"  # two years; sent only when PWAPP_BASE_URL is https
