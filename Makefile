@@ -11,7 +11,7 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup migrate run test test-fast bench browser clean
+.PHONY: setup migrate run test test-fast bench bench-ui browser clean
 
 # The venv is rebuilt only when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -49,6 +49,9 @@ test-fast: setup
 
 bench: setup
 	@$(PY) -m bench
+
+bench-ui: setup
+	@$(PY) -m bench ui
 
 clean:
 	rm -rf .web .states .tools $(VENV) var

@@ -1,4 +1,5 @@
 """`python -m bench`: start the production server, load its password endpoints, print JSON.
+(`python -m bench ui`: log in through the UI's websocket instead; see bench/ui_load.py.)
 
 Series (each at `--concurrency` closed-loop workers, aiohttp on uvloop over keep-alive connections):
 
@@ -589,6 +590,11 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ui"]:  # `python -m bench ui`: the UI's websocket (bench/ui_load.py)
+        from bench.ui_load import main as ui_main
+
+        return ui_main(argv[1:])
     args = parse_args(argv)
     run_id = os.urandom(3).hex()
     workdir = Path(tempfile.mkdtemp(prefix="pwapp-bench-"))
