@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from pwapp import db as pwdb
 from pwapp.mail import send_pending
+from pwapp.services.errors import HookFailed
 from pwapp.services.passwords import issue_reset_links
 from pwapp.services.retention import purge
 from pwapp.settings import Settings
@@ -70,13 +71,16 @@ def work_once(
     schedule: Every = PURGE,
 ) -> int:
     """Issue up to `limit` queued reset links, send up to `limit` due mails, then purge if due;
-    returns the links and mails handled."""
+    returns the links and mails handled. A batch whose hook raised stays queued for the next tick."""
     engine = engine or pwdb.engine()
     issued = 0
     while issued < limit:
-        with Session(engine, expire_on_commit=False) as db:
-            batch = issue_reset_links(db, limit=min(RESET_BATCH, limit - issued))
-            db.commit()
+        try:
+            with Session(engine, expire_on_commit=False) as db:
+                batch = issue_reset_links(db, limit=min(RESET_BATCH, limit - issued))
+                db.commit()
+        except HookFailed:  # logged by pwapp.hooks; mail already queued still goes out
+            break
         issued += batch
         if batch == 0:
             break

@@ -278,3 +278,29 @@ async def test_a_slow_hash_does_not_hold_up_another_users_page():
     assert "/auth/login" in scripts(b_events)
     assert not a_done.done(), "B's page waited for A's hash"
     assert "/auth/session?ticket=" in str(await a_done)
+
+
+async def test_pages_show_a_password_rules_message_and_a_failed_hooks_notice():
+    from pwapp import hooks
+    from pwapp.services.errors import HookFailed
+
+    def broken(db, event):
+        raise RuntimeError("the integrator's hook broke")
+
+    try:
+        hooks.add_password_rule(lambda password, email: ["Say please."] if "please" not in password else [])
+        _, state = connect(RegisterState, path="/auth/register")
+        form = {"email": "new@example.org", "new_password": PASSWORD, "confirm_password": PASSWORD}
+        await run(RegisterState.submit, state, form)
+        assert state.errors == {"new_password": ["Say please."]}
+        await run(RegisterState.measure, state, PASSWORD)
+        assert state.strength_tips == ["Say please."]
+
+        hooks.on(hooks.Registered, broken, in_transaction=True)
+        polite = PASSWORD + " please"
+        await run(RegisterState.submit, state, form | {"new_password": polite, "confirm_password": polite})
+        assert state.errors == {"form": [HookFailed.message]}
+        with db.session() as s:
+            assert accounts.find_user(s, "new@example.org") is None
+    finally:
+        hooks.reset()

@@ -36,7 +36,7 @@ def _read_password(args: argparse.Namespace) -> tuple[str, str | None]:
 def _create(args: argparse.Namespace) -> str:
     password, confirm = _read_password(args)
     with pwdb.session() as db:
-        user = accounts.register(db, args.email, password, confirm)
+        user = accounts.register(db, args.email, password, confirm, client=accounts.OPERATOR)
     return f"created account {user.id} for {user.email}"
 
 

@@ -9,10 +9,12 @@ from email_validator import validate_email
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from pwapp import hooks
 from pwapp.db import utcnow
+from pwapp.events import LoggedIn, LoginFailed, Registered, SessionRevoked
 from pwapp.models import TwoStep, User, UserSession
 from pwapp.security import password_policy, throttle
-from pwapp.security.passwords import hash_password, is_storable, verify_dummy, verify_password
+from pwapp.security.passwords import hash_password, is_storable, normalize, verify_dummy, verify_password
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.errors import (
     AccountNotFound,
@@ -59,6 +61,9 @@ class Client:
         return browser_name(self.user_agent)
 
 
+OPERATOR = Client(user_agent="the pwapp command line")
+
+
 def valid_email(email: str) -> str:
     """The stored form of an address: email-validator's normal form, lower-cased, so neither
     case nor Unicode/IDNA spelling makes two accounts; InvalidEmail when it is no address."""
@@ -77,14 +82,19 @@ def normalize_email(email: str) -> str:
 
 
 def check_password(password: str, email: str, rated: dict | None = None) -> list[str]:
-    """Every policy reason to refuse `password` for the account `email` (`rated`: its strength, if known)."""
-    return password_policy.problems(
+    """Every reason to refuse `password` for the account `email` (`rated`: its strength, if known):
+    the built-in policy's, then the extra rules' (pwapp.hooks.add_password_rule), which see only
+    passwords that can be stored and are no longer than the maximum."""
+    reasons = password_policy.problems(
         password,
         email=email,
         min_length=settings.password_min_length,
         max_length=settings.password_max_length,
         rated=rated,
     )
+    if is_storable(password) and len(normalize(password)) <= settings.password_max_length:
+        reasons += hooks.password_problems(password, email)
+    return reasons
 
 
 def password_field_errors(new: str, confirm: str | None, email: str) -> dict[str, list[str]]:
@@ -118,7 +128,9 @@ def list_users(db: Session) -> list[User]:
     return list(db.exec(select(User).order_by(User.id)).all())
 
 
-def register(db: Session, email: str, password: str, confirm: str | None = None) -> User:
+def register(
+    db: Session, email: str, password: str, confirm: str | None = None, *, client: Client = Client()
+) -> User:
     """Create an account, or raise InvalidInput with every field's problems."""
     errors: dict[str, list[str]] = {}
     try:
@@ -133,6 +145,7 @@ def register(db: Session, email: str, password: str, confirm: str | None = None)
     user = User(email=email, password_hash=hash_password(password))
     db.add(user)
     db.flush()
+    hooks.emit(db, Registered(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=utcnow()))
     return user
 
 
@@ -152,8 +165,12 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     count. Unknown emails verify against a dummy hash so they take as long as wrong passwords.
     """
     account_key = normalize_email(email)
-    count_attempt(throttle.LOGIN_PER_IP, client.ip)
-    count_attempt(throttle.LOGIN_PER_ACCOUNT, account_key)
+    try:
+        count_attempt(throttle.LOGIN_PER_IP, client.ip)
+        count_attempt(throttle.LOGIN_PER_ACCOUNT, account_key)
+    except TooManyAttempts:
+        _login_failed(account_key, client, throttled=True)
+        raise
     user = find_user(db, email)
     if user is None:
         verify_dummy(password)
@@ -161,12 +178,18 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     else:
         ok, new_hash = verify_password(password, user.password_hash)
     if not ok or not user.is_active:
+        _login_failed(account_key, client, throttled=False)
         raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash
         db.add(user)
     throttle.LOGIN_PER_ACCOUNT.clear(account_key)
+    hooks.emit(db, LoggedIn(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=utcnow()))
     return user
+
+
+def _login_failed(email: str, client: Client, *, throttled: bool) -> None:
+    hooks.notify(LoginFailed(email=email, ip=client.ip, browser=client.browser, at=utcnow(), throttled=throttled))
 
 
 def _new_session(user: User, client: Client, now: datetime, two_step: bool) -> UserSession:
@@ -294,11 +317,8 @@ def current_user_info(db: Session, token: str | None) -> UserInfo | None:
 def logout(db: Session, token: str | None) -> None:
     """Revoke the session behind `token` (a no-op for unknown tokens)."""
     if token:
-        db.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == digest(token), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        query = update(UserSession).where(UserSession.token_hash == digest(token), UserSession.revoked_at.is_(None))
+        _revoke(db, query, "logout")
 
 
 def active_sessions(db: Session, user: User) -> list[UserSession]:
@@ -319,33 +339,36 @@ def active_sessions(db: Session, user: User) -> list[UserSession]:
 
 def revoke_session(db: Session, user: User, session_id: int) -> None:
     """Sign out one of the user's own sessions; other users' sessions are not found."""
-    result = db.execute(
-        update(UserSession)
-        .where(
-            UserSession.id == session_id,
-            UserSession.user_id == user.id,
-            UserSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
+    query = update(UserSession).where(
+        UserSession.id == session_id,
+        UserSession.user_id == user.id,
+        UserSession.revoked_at.is_(None),
     )
-    if result.rowcount != 1:
+    if _revoke(db, query, "revoked") != 1:
         raise SessionNotFound()
 
 
-def revoke_all_sessions(db: Session, user: User, *, keep: UserSession | None = None) -> int:
-    """Revoke every session of `user` except `keep`; returns how many."""
-    query = update(UserSession).where(
-        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
-    )
+def revoke_all_sessions(db: Session, user: User, *, reason: str, keep: UserSession | None = None) -> int:
+    """Revoke every session of `user` but `keep` (SessionRevoked says `reason`); returns how many."""
+    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     if keep is not None:
         query = query.where(UserSession.id != keep.id)
-    return db.execute(query.values(revoked_at=utcnow())).rowcount
+    return _revoke(db, query, reason)
 
 
-def sign_out_everywhere(db: Session, user: User) -> int:
+def _revoke(db: Session, query, reason: str) -> int:
+    """Run a sessions UPDATE that revokes, emitting SessionRevoked for each row; returns how many."""
+    now = utcnow()
+    rows = db.execute(query.values(revoked_at=now).returning(UserSession.id, UserSession.user_id)).all()
+    for session_id, user_id in rows:
+        hooks.emit(db, SessionRevoked(user_id=user_id, session_id=session_id, reason=reason, at=now))
+    return len(rows)
+
+
+def sign_out_everywhere(db: Session, user: User, *, reason: str = "operator") -> int:
     """Revoke every session of `user` (pending log-ins too); returns how many were live."""
     live = len(active_sessions(db, user))
-    revoke_all_sessions(db, user)
+    revoke_all_sessions(db, user, reason=reason)
     return live
 
 

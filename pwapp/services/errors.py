@@ -152,3 +152,9 @@ class ResetLinkSuperseded(ResetLinkError):
 class ResetLinkStale(ResetLinkError):
     reason = "stale"
     message = "This link is no longer valid because the password was changed since. Request a new one."
+
+
+class HookFailed(AccountError):
+    """A hook (pwapp.hooks) or password rule raised; the action's transaction is rolled back."""
+
+    message = "Something went wrong on our side, and nothing was changed. Please try again later."

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from pwapp import routes
+from pwapp import hooks, routes
 from pwapp.db import utcnow
+from pwapp.events import PasswordChanged, ResetCompleted, ResetRequested, ResetRequestHandled
 from pwapp.models import PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
 from pwapp.security.passwords import hash_password, normalize, verify_password
@@ -23,8 +24,8 @@ from pwapp.security.tokens import (
     new_token,
     sign_reset,
 )
-from pwapp.services import notices
 from pwapp.services.accounts import (
+    OPERATOR,
     Client,
     count_attempt,
     create_ticket,
@@ -47,7 +48,6 @@ from pwapp.services.errors import (
 )
 from pwapp.settings import settings
 
-OPERATOR = Client(user_agent="the pwapp command line")
 RESET_REQUESTED = "If an account exists for that address, we've sent a link to reset its password."
 Issuer = Callable[..., str]  # (db, user, client, *, two_step) -> credential
 
@@ -88,12 +88,12 @@ def change_password(
         raise InvalidInput(errors)
     _set_password(db, user, new)
     if sign_out_others:
-        revoke_all_sessions(db, user)
+        revoke_all_sessions(db, user, reason="password_changed")
     elif current_session is not None:
         revoke_session(db, user, current_session.id)
     # The new credential replaces the caller's session, so it keeps that session's second step.
     credential = issue(db, user, client, two_step=current_session is not None and current_session.two_step)
-    notices.password_changed(db, user, client)
+    _password_changed(db, user, client)
     return credential
 
 
@@ -104,11 +104,12 @@ def request_password_reset(db: Session, email: str, client: Client, *, now: date
     the address has an account. Throttled per address and per IP: past the limit nothing
     is queued, and the caller's answer stays the same.
     """
-    address = valid_email(email)
+    address, now = valid_email(email), now or utcnow()
     allowed = throttle.RESET_REQUEST_PER_EMAIL.hit(address)
     allowed = throttle.RESET_REQUEST_PER_IP.hit(client.ip) and allowed
     if allowed:
-        db.execute(insert(ResetRequest).values(email=address, requested_at=now or utcnow()))
+        db.execute(insert(ResetRequest).values(email=address, requested_at=now))
+    hooks.emit(db, ResetRequested(email=address, ip=client.ip, browser=client.browser, at=now, queued=allowed))
 
 
 def issue_reset_links(db: Session, *, limit: int = 20) -> int:
@@ -151,7 +152,8 @@ def _issue_reset_link(db: Session, address: str, now: datetime) -> None:
     record_id = db.execute(record.returning(PasswordReset.id)).scalar_one()
     token = sign_reset(settings.secret_key, record_id, secret)
     url = f"{settings.base_url}{routes.current().reset_password}?token={token}"
-    notices.reset_link(db, address, url, has_account=owner_id is not None)
+    hooks.send_reset_link(db, address, url, owner_id is not None)
+    hooks.emit(db, ResetRequestHandled(email=address, user_id=owner_id, requested_at=now))
 
 
 def check_reset_link(db: Session, token: str, *, now: datetime | None = None) -> tuple[PasswordReset, User]:
@@ -219,9 +221,9 @@ def reset_password(
     user.password_hash = new_hash
     user.password_changed_at = now
     db.add(user)
-    revoke_all_sessions(db, user)
+    revoke_all_sessions(db, user, reason="password_reset")
     throttle.LOGIN_PER_ACCOUNT.clear(user.email)
-    notices.password_reset_done(db, user, client)
+    hooks.emit(db, ResetCompleted(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=now))
     return user
 
 
@@ -233,9 +235,9 @@ def set_password(db: Session, user: User, new: str, confirm: str | None = None) 
     if errors:
         raise InvalidInput(errors)
     _set_password(db, user, new)
-    ended = sign_out_everywhere(db, user)
+    ended = sign_out_everywhere(db, user, reason="password_changed")
     throttle.LOGIN_PER_ACCOUNT.clear(user.email)
-    notices.password_changed(db, user, OPERATOR)
+    _password_changed(db, user, OPERATOR)
     return ended
 
 
@@ -243,3 +245,8 @@ def _set_password(db: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     db.add(user)
+
+
+def _password_changed(db: Session, user: User, client: Client) -> None:
+    at = user.password_changed_at
+    hooks.emit(db, PasswordChanged(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=at))

@@ -286,7 +286,7 @@ def confirm_enrolment(
 def _keep_only(db: Session, user: User, session_id: int | None) -> None:
     """Sign out every session of `user` except `session_id`, which is marked as past two-step."""
     keep = db.get(UserSession, session_id) if session_id is not None else None
-    revoke_all_sessions(db, user, keep=keep)
+    revoke_all_sessions(db, user, keep=keep, reason="two_step_enabled")
     if keep is not None:
         keep.two_step = True
         db.add(keep)

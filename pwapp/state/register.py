@@ -31,7 +31,8 @@ class RegisterState(FormMixin, StrengthMixin, rx.State):
 
         def register_and_sign_in(s):
             accounts.require_binding(client)  # before an account exists that this browser could not sign in to
-            user = accounts.register(s, text(form, "email"), text(form, "new_password"), text(form, "confirm_password"))
+            email, new, confirm = text(form, "email"), text(form, "new_password"), text(form, "confirm_password")
+            user = accounts.register(s, email, new, confirm, client=client)
             return accounts.create_ticket(s, user, client)
 
         try:

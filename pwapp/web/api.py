@@ -4,7 +4,8 @@ ENDPOINTS; each request body's model is in pwapp.web.schemas, the document in pw
 No rule lives here: this module only parses requests, calls `pwapp.services` in a worker
 thread (they hash passwords) and turns their typed errors into status codes:
 AccountError → 400 {"errors": {field: [messages]}}, NotAuthenticated → 401 {"detail"},
-TooManyAttempts → 429 {"detail"} with Retry-After. Requests are capped before any service
+TooManyAttempts → 429 {"detail"} with Retry-After, HookFailed (a hook of pwapp.hooks raised,
+nothing changed) → 500 {"detail"}. Requests are capped before any service
 sees them: 64 KiB bodies (413), JSON objects only (400 otherwise, 415 for other media types),
 then validated by their model in pwapp.web.schemas (every field's problem at once, 400).
 """
@@ -26,7 +27,7 @@ from starlette.routing import Route
 from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts, passwords, two_step
-from pwapp.services.errors import AccountError, NotAuthenticated, ResetLinkError, TooManyAttempts
+from pwapp.services.errors import AccountError, HookFailed, NotAuthenticated, ResetLinkError, TooManyAttempts
 from pwapp.web import openapi, schemas
 from pwapp.web.client import client_of
 from pwapp.web.schemas import MAX_BODY_BYTES
@@ -60,6 +61,8 @@ def unauthorized(token_given: bool) -> ApiError:
 
 def from_account_error(exc: AccountError) -> ApiError:
     """The HTTP form of a service's typed error (its words, unchanged)."""
+    if isinstance(exc, HookFailed):  # the server's fault, not the request's (pwapp.hooks logged it)
+        return ApiError(500, {"detail": INTERNAL_ERROR})
     if isinstance(exc, TooManyAttempts):
         return ApiError(429, {"detail": str(exc)}, {"Retry-After": str(max(1, int(exc.retry_after)))})
     if isinstance(exc, NotAuthenticated):
