@@ -27,6 +27,7 @@ def acme(smtp_sink):
         {
             "PWAPP_MAIL_BACKEND": "smtp", "PWAPP_SMTP_HOST": "127.0.0.1", "PWAPP_SMTP_PORT": str(smtp_sink.port),
             "PWAPP_SMTP_SECURITY": "none", "PYTHONPATH": str(ROOT),  # pwapp, as `pip install -e` would provide it
+            "ACME_EVENT_LOG": str(workdir / "events.log"),
         },
         app_dir=EXAMPLE, ready_path="/accounts/login", start_timeout=START_TIMEOUT,
     )
@@ -64,6 +65,12 @@ def test_sign_up_reach_the_protected_page_and_change_the_password(browser, acme,
 
     page.get_by_role("link", name="Change your password").click()
     expect(page).to_have_url(re.compile(r".*/me/change-password/?$"))
+    # Acme's own password rule speaks on pwapp's form like the built-in ones.
+    page.get_by_label("Current password", exact=True).fill(STRONG_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("Acme-" + OTHER_STRONG_PASSWORD)
+    page.get_by_label("Confirm new password", exact=True).fill("Acme-" + OTHER_STRONG_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text('Your password must not contain "acme".')).to_be_visible()
     page.get_by_label("Current password", exact=True).fill(STRONG_PASSWORD)
     page.get_by_label("New password", exact=True).fill(OTHER_STRONG_PASSWORD)
     page.get_by_label("Confirm new password", exact=True).fill(OTHER_STRONG_PASSWORD)
@@ -84,4 +91,7 @@ def test_sign_up_reach_the_protected_page_and_change_the_password(browser, acme,
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r".*/dashboard/?$"))  # back where the visitor was going
     expect(page.locator("#dashboard-email")).to_have_text(email)
+    # Acme's hook saw the sign-up, the change and the log-in, each after it committed.
+    logged = [line.split()[1:] for line in (acme.workdir / "events.log").read_text().splitlines()]
+    assert [kind for kind, who in logged if who == email] == ["Registered", "PasswordChanged", "LoggedIn"]
     context.close()

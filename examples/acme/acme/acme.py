@@ -1,9 +1,31 @@
 """Acme: an app of its own with pwapp's accounts under /accounts and /me, and one page behind log-in."""
 
+import os
+from pathlib import Path
+
 import reflex as rx
 
 import pwapp
 import pwapp.models  # noqa: F401  (pwapp's tables)
+from pwapp import hooks
+
+EVENT_LOG = Path(os.environ.get("ACME_EVENT_LOG", "acme-account-events.log"))
+
+
+def log_account_event(event) -> None:
+    """Append one line per account event (after it committed): when, what, whose."""
+    with EVENT_LOG.open("a") as log:
+        log.write(f"{event.at.isoformat()} {type(event).__name__} {event.email}\n")
+
+
+def no_company_name(password: str, email: str) -> list[str]:
+    """Acme's own password rule, shown beside pwapp's."""
+    return ['Your password must not contain "acme".'] if "acme" in password.lower() else []
+
+
+for event in (hooks.Registered, hooks.LoggedIn, hooks.PasswordChanged):
+    hooks.on(event, log_account_event)
+hooks.add_password_rule(no_company_name)
 
 
 class DashboardState(pwapp.AuthState):
