@@ -252,8 +252,8 @@ def unique_email():
 
 # ----------------------------------------------------------------------- UI helpers
 
-ACCOUNT_URL = re.compile(r".*/account/?$")
-LOGIN_URL = re.compile(r".*/auth/login/?(\?.*)?$")
+ACCOUNT_URL = re.compile(r"^[^?]*/account/?$")
+LOGIN_URL = re.compile(r"^[^?]*/auth/login/?(\?.*)?$")
 
 
 class UI:

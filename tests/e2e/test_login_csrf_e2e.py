@@ -14,7 +14,7 @@ from tests.e2e.conftest import ACCOUNT_URL, OTHER_STRONG_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-HANDOFF = re.compile(r".*/auth/session\?ticket=.*")
+HANDOFF = re.compile(r"^[^?]*/auth/session\?ticket=.*")
 REFUSED = re.compile("nothing was changed", re.IGNORECASE)
 
 
