@@ -23,7 +23,8 @@ class Registered:
 
 @dataclass(frozen=True)
 class LoggedIn:
-    """A log-in's password was accepted (page or API); its session is made in the same transaction."""
+    """A log-in succeeded (page or API): its password was accepted and, for a two-step account,
+    its code too; its session is made in the same transaction."""
 
     user_id: int
     email: str
@@ -35,13 +36,15 @@ class LoggedIn:
 @dataclass(frozen=True)
 class LoginFailed:
     """A log-in was refused: wrong password, unknown or inactive account alike, or throttled.
-    `email` is the address as typed (normalized); nothing says whether it has an account."""
+    `email` is the address as typed (normalized); nothing says whether it has an account.
+    `second_step`: the password was right, and the code that followed was wrong or throttled."""
 
     email: str
     ip: str
     browser: str
     at: datetime
     throttled: bool
+    second_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class ResetCompleted:
 @dataclass(frozen=True)
 class SessionRevoked:
     """A session (or a log-in not yet finished) was signed out. `reason`: "logout" (by itself),
-    "revoked" (from the account page), "password_changed", "password_reset" or "operator"."""
+    "revoked" (from the account page), "password_changed", "password_reset", "operator" or
+    "two_step_enabled" (the sessions that never passed a second step)."""
 
     user_id: int
     session_id: int

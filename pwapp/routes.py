@@ -82,6 +82,16 @@ class Routes:
     def account_two_step(self) -> str:
         return f"{self.account_prefix}/two-step"
 
+    @property
+    def two_step_setup(self) -> str:
+        """HTTP page showing a new secret (QR code and text) and taking its first code."""
+        return f"{self.account_prefix}/two-step/setup"
+
+    @property
+    def recovery_codes(self) -> str:
+        """HTTP page showing new recovery codes once."""
+        return f"{self.account_prefix}/two-step/recovery-codes"
+
     def two_step_then(self, challenge: str, then: str) -> str:
         """The code page for `challenge`, going on to `then` (a local path, quoted here)."""
         return f"{self.two_step}?challenge={quote(challenge, safe='')}&next={quote(then, safe='/')}"

@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlmodel import Session, SQLModel
 
 from pwapp.db import make_engine
+from pwapp.services import two_step
 from pwapp.services.accounts import authenticate, current_session
 from pwapp.services.errors import InvalidCredentials, ResetLinkStale
 from pwapp.services.passwords import check_reset_link
@@ -159,3 +161,24 @@ def test_deactivate_ends_sessions_for_good_and_revoke_sessions_counts(users, cli
     assert users("revoke-sessions", ALICE).stdout.strip() == f"signed out 1 session(s) of {ALICE}"
     with Session(cli_db) as s:
         assert current_session(s, token) is None
+
+
+def test_two_step_off_lets_an_owner_without_app_or_codes_back_in_and_tells_them(users, cli_db):
+    with Session(cli_db, expire_on_commit=False) as s:
+        alice = make_user(s)
+        two_step.start_enrolment(s, alice, OLD)
+        secret = two_step.pending_enrolment(s, alice).secret
+        codes = two_step.confirm_enrolment(s, alice, pyotp.TOTP(secret).now(), CLIENT)
+        s.commit()
+        assert two_step.log_in(s, ALICE, OLD, CLIENT).challenge  # the password alone is not enough
+        s.rollback()
+    refused(users("two-step-off", "nobody@example.org"), "No account")
+
+    done = users("two-step-off", ALICE)
+    assert done.returncode == 0 and done.stdout.strip() == f"two-step sign-in turned off for {ALICE}; the owner is told by mail"
+    assert not any(c in done.stdout + done.stderr for c in [secret, *codes])
+    with Session(cli_db) as s:
+        assert two_step.log_in(s, ALICE, OLD, CLIENT).ticket
+        [notice] = mails(s, template="two_step_disabled", recipient=ALICE)
+        assert "the pwapp command line" in notice.text()
+    refused(users("two-step-off", ALICE), f"two-step sign-in is not on for {ALICE}")

@@ -54,7 +54,8 @@ def test_install_registers_every_page_and_route_under_its_prefixes():
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["pages"] == ["accounts/forgot-password", "accounts/login", "accounts/register",
                               "accounts/reset-password", "accounts/session", "accounts/session/end",
-                              "accounts/two-step", "me", "me/change-password", "me/two-step"]
+                              "accounts/two-step", "me", "me/change-password", "me/two-step",
+                              "me/two-step/recovery-codes", "me/two-step/setup"]
     assert {"/accounts/session", "/accounts/session/end", "/api/login/"} <= set(found["routes"])
     assert not any("/auth" in path for path in found["routes"])
     assert found["secured"] and found["tasks"] >= 1
@@ -102,6 +103,9 @@ async def test_a_prefix_moves_the_http_routes_and_their_links(client):
     ended = await client.get("/accounts/session/end")
     assert ended.status_code == 303 and ended.headers["location"] == "/accounts/login"
     assert (await client.get("/auth/session")).text == "the Reflex page"  # the old path is not pwapp's now
+    for path in ("/me/two-step/setup", "/me/two-step/recovery-codes"):  # the two-step secrets' pages
+        signed_out = await client.get(path)
+        assert signed_out.status_code == 403 and 'href="/accounts/login?next=/me/two-step"' in signed_out.text
 
 
 LOOK = """

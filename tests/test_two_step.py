@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from pwapp.models import RecoveryCode, SignInChallenge, TwoStep, UserSession
+from pwapp.models import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep, UserSession
 from pwapp.security import throttle
 from pwapp.security.tokens import digest
 from pwapp.security.totp import normalize_recovery
@@ -39,9 +39,15 @@ def code_at(secret: str, moment: datetime) -> str:
     return pyotp.TOTP(secret).at(moment)
 
 
+def start(db: Session, user) -> str:
+    """Start an enrolment with the password; the secret the set-up page shows."""
+    two_step.start_enrolment(db, user, OLD)
+    return two_step.pending_enrolment(db, user).secret
+
+
 def enrol(db: Session, user, now: datetime = NOW) -> tuple[str, list[str]]:
     """Turn two-step on for `user` with a code of `now`; (secret, recovery codes)."""
-    secret = two_step.start_enrolment(db, user, OLD).secret
+    secret = start(db, user)
     codes = two_step.confirm_enrolment(db, user, code_at(secret, now), CLIENT, now=now)
     db.commit()
     return secret, codes
@@ -237,7 +243,7 @@ def test_enrolment_needs_the_password_and_a_code_and_signs_out_other_sessions(db
     phone = sign_in(db, alice, PHONE)
     with pytest.raises(IncorrectCurrentPassword):
         two_step.start_enrolment(db, alice, "not my password")
-    secret = two_step.start_enrolment(db, alice, OLD).secret
+    secret = start(db, alice)
     with pytest.raises(InvalidCode):
         two_step.confirm_enrolment(db, alice, "123456" if code_at(secret, NOW) != "123456" else "654321", CLIENT, now=NOW)
     assert not two_step.status(db, alice).enabled
@@ -255,9 +261,33 @@ def test_enrolment_needs_the_password_and_a_code_and_signs_out_other_sessions(db
     ]
 
 
+def test_new_recovery_codes_wait_sealed_for_their_session_and_are_taken_once(engine, db, alice):
+    laptop = sign_in(db, alice)
+    _, current = whoami(db, laptop)
+    secret = start(db, alice)
+    codes = two_step.confirm_enrolment(db, alice, code_at(secret, NOW), CLIENT, current_session_id=current.id, now=NOW)
+    db.commit()
+    [sealed] = db.exec(select(RecoveryCodesToShow.codes_sealed)).scalars().all()
+    assert not any(c in sealed or normalize_recovery(c) in sealed for c in codes)  # sealed at rest
+    assert two_step.take_recovery_codes(db, whoami(db, laptop)[1], now=NOW) == codes
+    assert two_step.take_recovery_codes(db, whoami(db, laptop)[1], now=NOW) == []  # shown once
+
+    later = NOW + STEP
+    new_codes = two_step.regenerate_codes(db, alice, OLD, code_at(secret, later), CLIENT, current_session_id=current.id,
+                                          now=later)
+    db.commit()
+    shown_by = later + timedelta(seconds=two_step.CODES_SHOWN_SECONDS)
+    assert two_step.take_recovery_codes(db, whoami(db, laptop)[1], now=shown_by) == []  # never after they expire
+    assert purge(engine, retention=timedelta(days=30), idle=timedelta(days=7), now=shown_by).deleted["recovery_codes"] == 0
+    assert purge(engine, retention=timedelta(days=30), idle=timedelta(days=7), now=shown_by + STEP).deleted == {
+        "tickets": 0, "sessions": 0, "resets": 0, "mail": 0, "challenges": 0, "recovery_codes": 1
+    }
+    assert len(new_codes) == 10 and db.exec(select(RecoveryCodesToShow)).first() is None
+
+
 def test_a_new_enrolment_replaces_an_unconfirmed_one(db, alice):
-    first = two_step.start_enrolment(db, alice, OLD).secret
-    second = two_step.start_enrolment(db, alice, OLD).secret
+    first = start(db, alice)
+    second = start(db, alice)
     with pytest.raises(InvalidCode):
         two_step.confirm_enrolment(db, alice, code_at(first, NOW), CLIENT, now=NOW)
     two_step.confirm_enrolment(db, alice, code_at(second, NOW), CLIENT, now=NOW)

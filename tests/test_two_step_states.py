@@ -1,21 +1,25 @@
 """The two-step pages' states driven directly (helpers as in test_states.py): the log-in of a
 two-step account goes to the code page with no ticket, the code page completes it, and the
-settings page keeps the secret in state only until it is confirmed."""
+settings page hands every secret (the new key, recovery codes) to the server's own pages: no
+state var, sent or pickled, ever holds one."""
 
 # ruff: noqa: F811  (test_states.py's autouse `app_db` fixture is imported, then applies here)
 
 from __future__ import annotations
+
+import time
 
 import pyotp
 from sqlmodel import select
 
 from pwapp import db
 from pwapp.models import TwoStep, UserSession
-from pwapp.services import two_step
+from pwapp.services import accounts, two_step
 from pwapp.services.errors import InvalidCode
 from pwapp.state.login import LoginState
 from pwapp.state.two_step import TwoStepState
 from pwapp.state.two_step_settings import TwoStepSettingsState as Settings
+from tests.factories import CLIENT
 from tests.test_states import (  # noqa: F401
     PASSWORD,
     app_db,
@@ -28,15 +32,28 @@ from tests.test_states import (  # noqa: F401
 )
 
 
+def signed_in_as(s, cookie: str):
+    """(user, session) of a session cookie."""
+    return accounts.current_session(s, cookie.split("=", 1)[1])
+
+
+def confirm_on_the_server_page(cookie: str) -> tuple[str, list[str]]:
+    """What the set-up page and its form do: the pending secret, then its first code; (secret,
+    the recovery codes the codes page would show)."""
+    with db.session() as s:
+        user, session = signed_in_as(s, cookie)
+        secret = two_step.pending_enrolment(s, user).secret
+        two_step.confirm_enrolment(s, user, pyotp.TOTP(secret).now(), CLIENT, current_session_id=session.id)
+    with db.session() as s:
+        return secret, two_step.take_recovery_codes(s, signed_in_as(s, cookie)[1])
+
+
 async def enrol_through_the_page(cookie: str) -> tuple[str, list[str]]:
-    """Set up and confirm two-step on /account/two-step; (secret, recovery codes)."""
+    """Set up two-step on /account/two-step and confirm it on the server's page; (secret, codes)."""
     root, state = connect(Settings, cookie=cookie, path="/account/two-step")
     await run(Settings.load, state)
-    await run(Settings.start, state, {"setup_current_password": PASSWORD})
-    secret = state.setup_key
-    await run(Settings.confirm, state, {"confirm_code": pyotp.TOTP(secret).now()})
-    assert state.errors == {} and state.stage == "codes"
-    return secret, list(state.recovery_codes)
+    assert "/account/two-step/setup" in scripts(await run(Settings.start, state, {"setup_current_password": PASSWORD}))
+    return confirm_on_the_server_page(cookie)
 
 
 def session_rows() -> int:
@@ -44,30 +61,34 @@ def session_rows() -> int:
         return len(s.exec(select(UserSession)).all())
 
 
-async def test_setting_up_shows_the_secret_only_until_it_is_confirmed():
+async def test_setting_up_and_new_codes_leave_every_secret_to_the_server_pages():
     user = make_user()
     cookie = signed_in_cookie(user)
     root, state = connect(Settings, cookie=cookie, path="/account/two-step")
     await run(Settings.load, state)
-    assert not state.enabled and state.stage == ""
+    assert not state.enabled
 
     await run(Settings.start, state, {"setup_current_password": "not my password"})
     assert state.errors == {"setup_current_password": ["Current password is incorrect."]}
-    await run(Settings.start, state, {"setup_current_password": PASSWORD})
-    secret = state.setup_key
-    assert state.stage == "confirm" and len(secret) == 32 and state.qr_svg.startswith("<svg")
+    events = scripts(await run(Settings.start, state, {"setup_current_password": PASSWORD}))
+    assert "/account/two-step/setup" in events and state.errors == {}
     with db.session() as s:
+        secret = two_step.pending_enrolment(s, signed_in_as(s, cookie)[0]).secret
         assert secret not in s.exec(select(TwoStep.secret_sealed)).one()  # sealed at rest
-
-    await run(Settings.confirm, state, {"confirm_code": "abcdef"})
-    assert state.errors == {"confirm_code": [InvalidCode.message]} and state.setup_key == secret
-    await run(Settings.confirm, state, {"confirm_code": pyotp.TOTP(secret).now()})
-    assert state.enabled and state.stage == "codes" and len(state.recovery_codes) == 10
-    assert state.setup_key == "" and state.qr_svg == ""
+    assert secret not in events
     assert_never_kept(root, secret, PASSWORD)
 
-    await run(Settings.load, state)  # the codes are shown once
-    assert state.recovery_codes == [] and state.enabled and state.codes_left == 10
+    _, codes = confirm_on_the_server_page(cookie)
+    await run(Settings.load, state)
+    assert state.enabled and state.codes_left == 10
+    code = pyotp.TOTP(secret).at(time.time() + 30)  # the next step's (the current one confirmed it)
+    events = scripts(await run(Settings.regenerate, state, {"regen_current_password": PASSWORD, "regen_code": code}))
+    assert "/account/two-step/recovery-codes" in events and state.errors == {}
+    with db.session() as s:
+        new_codes = two_step.take_recovery_codes(s, signed_in_as(s, cookie)[1])
+    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
+    assert not any(c in events for c in new_codes)
+    assert_never_kept(root, secret, PASSWORD, code, *codes, *new_codes)
 
 
 async def test_a_two_step_log_in_goes_to_the_code_page_and_a_code_signs_in():
@@ -109,12 +130,14 @@ async def test_turning_off_and_new_codes_take_the_password_and_a_code():
     await run(Settings.regenerate, state, {"regen_current_password": "wrong one", "regen_code": codes[0]})
     assert state.errors == {"regen_current_password": ["Current password is incorrect."]}
     await run(Settings.regenerate, state, {"regen_current_password": PASSWORD, "regen_code": codes[0]})
-    new_codes = list(state.recovery_codes)
+    with db.session() as s:
+        new_codes = two_step.take_recovery_codes(s, signed_in_as(s, cookie)[1])
     assert len(new_codes) == 10 and not set(new_codes) & set(codes)
     await run(Settings.turn_off, state, {"off_current_password": PASSWORD, "off_code": codes[1]})
     assert state.errors == {"off_code": [InvalidCode.message]}  # the old codes died
     await run(Settings.turn_off, state, {"off_current_password": PASSWORD, "off_code": new_codes[0]})
     assert not state.enabled and state.notice == "Two-step sign-in is off."
+    assert_never_kept(root, PASSWORD, *codes, *new_codes)
     with db.session() as s:
         assert two_step.log_in(s, user.email, PASSWORD, two_step.Client(binding="b" * 64)).ticket
 

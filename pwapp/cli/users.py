@@ -1,4 +1,5 @@
-"""`python -m pwapp users ...`: create accounts, set passwords, (de)activate, list, sign out.
+"""`python -m pwapp users ...`: create accounts, set passwords, (de)activate, list, sign out,
+turn two-step sign-in off.
 
 A password comes from the prompt (asked twice) or, with --password-stdin, from stdin's first
 line; never from the command line. Nothing here prints a password, token or hash."""
@@ -11,8 +12,8 @@ import sys
 
 from pwapp import db as pwdb
 from pwapp.cli.parser import Parser
-from pwapp.services import accounts, passwords
-from pwapp.services.errors import AccountError
+from pwapp.services import accounts, passwords, two_step
+from pwapp.services.errors import AccountError, TwoStepOff
 
 TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -93,6 +94,16 @@ def _revoke_sessions(args: argparse.Namespace) -> str:
     return f"signed out {ended} session(s) of {user.email}"
 
 
+def _two_step_off(args: argparse.Namespace) -> str:
+    with pwdb.session() as db:
+        user = accounts.user_by_email(db, args.email)
+        try:
+            two_step.turn_off_by_operator(db, user)
+        except TwoStepOff:
+            raise Refused(f"two-step sign-in is not on for {user.email}") from None
+    return f"two-step sign-in turned off for {user.email}; the owner is told by mail"
+
+
 def parser() -> Parser:
     """The `users` command's argument parser."""
     root = Parser(prog="python -m pwapp users", description=__doc__)
@@ -113,6 +124,7 @@ def parser() -> Parser:
     command("list", _list, "list every account, oldest first", email=False)
     command("sessions", _sessions, "list an account's live sessions")
     command("revoke-sessions", _revoke_sessions, "sign out every session of an account")
+    command("two-step-off", _two_step_off, "turn two-step sign-in off for an owner who lost the app and the codes")
     return root
 
 

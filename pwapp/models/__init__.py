@@ -2,7 +2,7 @@
 
 from pwapp.models.outbox import OutboxMessage
 from pwapp.models.password_reset import PasswordReset, ResetRequest
-from pwapp.models.two_step import RecoveryCode, SignInChallenge, TwoStep
+from pwapp.models.two_step import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep
 from pwapp.models.user import User
 from pwapp.models.user_session import UserSession
 
@@ -10,6 +10,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "RecoveryCode",
+    "RecoveryCodesToShow",
     "ResetRequest",
     "SignInChallenge",
     "TwoStep",

@@ -50,3 +50,17 @@ class SignInChallenge(SQLModel, table=True):
     binding_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class RecoveryCodesToShow(SQLModel, table=True):
+    """New recovery codes, sealed, waiting to be shown once to the session that made them.
+
+    The page that shows them deletes the row; one not shown by `expires_at` is never shown.
+    """
+
+    __tablename__ = "recovery_codes_to_show"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="user_session.id", index=True)
+    codes_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime

@@ -1,7 +1,8 @@
-"""Client-side stand-ins for the cookie-setting HTTP routes (routes.current().session_start, _end).
+"""Client-side stand-ins for the server's own HTTP pages: the cookie routes (session start and
+end) and the two-step pages that show secrets.
 
 `navigate()` routes to them inside the app (no eval, so no CSP 'unsafe-eval'); on mount they
-load the same URL from the server, whose HTTP route answers first and sets the cookie.
+load the same URL from the server, whose HTTP route answers first.
 """
 
 import reflex as rx
@@ -23,5 +24,6 @@ def handoff() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    for route in (routes.current().session_start, routes.current().session_end):
+    here = routes.current()
+    for route in (here.session_start, here.session_end, here.two_step_setup, here.recovery_codes):
         app.add_page(handoff, route=route, title=settings.product_name)

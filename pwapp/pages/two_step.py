@@ -55,33 +55,15 @@ def _password(name: str) -> rx.Component:
     return password_field("Current password", name, Settings.errors, "current-password", required=True)
 
 
-def _code(name: str, label: str = "Code from your app or a recovery code") -> rx.Component:
-    return text_field(label, name, Settings.errors, autocomplete="one-time-code", required=True)
+def _code(name: str) -> rx.Component:
+    return text_field("Code from your app or a recovery code", name, Settings.errors, autocomplete="one-time-code",
+                      required=True)
 
 
 def _set_up() -> rx.Component:
     return rx.vstack(
         rx.text("Two-step sign-in is off. Turn it on to ask for a code from an authenticator app after your password."),
         _form(Settings.start, _password("setup_current_password"), button="Set up two-step sign-in"),
-        width="100%",
-    )
-
-
-def _confirm() -> rx.Component:
-    return rx.vstack(
-        rx.text("Scan this QR code with your authenticator app, or type the setup key into it."),
-        rx.box(rx.html(Settings.qr_svg), aria_label="QR code for your authenticator app", role="img"),
-        rx.text("Setup key: ", rx.code(Settings.setup_key, id="setup-key")),
-        _form(Settings.confirm, _code("confirm_code", "Code from your app"), button="Turn on"),
-        width="100%",
-    )
-
-
-def _codes() -> rx.Component:
-    return rx.vstack(
-        rx.callout("Save these recovery codes somewhere safe. Each one signs you in once if you lose your app. "
-                   "They are shown only now.", color_scheme="amber", width="100%"),
-        rx.el.ul(rx.foreach(Settings.recovery_codes, lambda c: rx.el.li(rx.code(c))), id="recovery-codes"),
         width="100%",
     )
 
@@ -104,8 +86,7 @@ def settings_page() -> rx.Component:
         "Two-step sign-in",
         notice(Settings.notice),
         form_errors(Settings.errors),
-        rx.cond(Settings.stage == "codes", _codes()),
-        rx.cond(Settings.stage == "confirm", _confirm(), rx.cond(Settings.enabled, _manage(), _set_up())),
+        rx.cond(Settings.enabled, _manage(), _set_up()),
         page_link("Back to your account", routes.current().account),
     )
 

@@ -55,10 +55,11 @@ def setup_uri(secret: str, account: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """`uri` as a QR code in an inline SVG element (no script, no external reference)."""
+    """`uri` as a QR code in an inline SVG element (no script, no external reference), dark on
+    white whatever the page's colour scheme."""
     out = io.BytesIO()
     segno.make(uri, error="m").save(
-        out, kind="svg", scale=5, xmldecl=False, svgns=True, title="QR code for your authenticator app"
+        out, kind="svg", scale=5, xmldecl=False, svgns=True, light="#fff", title="QR code for your authenticator app"
     )
     return out.getvalue().decode()
 

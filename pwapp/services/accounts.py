@@ -158,7 +158,8 @@ def count_attempt(limit: throttle.Throttle, key: str) -> None:
 
 
 def authenticate(db: Session, email: str, password: str, client: Client) -> User:
-    """The active account whose password this is, with throttling and constant work.
+    """The active account whose password this is, with throttling and constant work; the caller
+    emits `logged_in` once no second step is missing.
 
     Every attempt is counted (per IP, then per account) before the password is verified, so
     simultaneous requests get no more verifies than the limits; a success clears the account's
@@ -169,7 +170,7 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
         count_attempt(throttle.LOGIN_PER_IP, client.ip)
         count_attempt(throttle.LOGIN_PER_ACCOUNT, account_key)
     except TooManyAttempts:
-        _login_failed(account_key, client, throttled=True)
+        login_failed(account_key, client, throttled=True)
         raise
     user = find_user(db, email)
     if user is None:
@@ -178,18 +179,24 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     else:
         ok, new_hash = verify_password(password, user.password_hash)
     if not ok or not user.is_active:
-        _login_failed(account_key, client, throttled=False)
+        login_failed(account_key, client, throttled=False)
         raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash
         db.add(user)
     throttle.LOGIN_PER_ACCOUNT.clear(account_key)
-    hooks.emit(db, LoggedIn(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=utcnow()))
     return user
 
 
-def _login_failed(email: str, client: Client, *, throttled: bool) -> None:
-    hooks.notify(LoginFailed(email=email, ip=client.ip, browser=client.browser, at=utcnow(), throttled=throttled))
+def logged_in(db: Session, user: User, client: Client) -> None:
+    """Emit LoggedIn: the password was right and, for a two-step account, its code too."""
+    hooks.emit(db, LoggedIn(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=utcnow()))
+
+
+def login_failed(email: str, client: Client, *, throttled: bool, second_step: bool = False) -> None:
+    """Emit LoginFailed (at once: a refusal commits nothing)."""
+    hooks.notify(LoginFailed(email=email, ip=client.ip, browser=client.browser, at=utcnow(), throttled=throttled,
+                             second_step=second_step))
 
 
 def _new_session(user: User, client: Client, now: datetime, two_step: bool) -> UserSession:

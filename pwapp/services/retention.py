@@ -1,8 +1,9 @@
 """Retention: delete rows nobody can use any more, in short batches.
 
 Dead sessions, spent reset records and delivered or abandoned mail go `retention` after they
-died; login tickets and two-step challenges never completed go minutes after they expired. Live sessions, usable reset
-links and mail still to be sent are never touched.
+died; login tickets and two-step challenges never completed go minutes after they expired, and
+recovery codes never shown as soon as they expire. Live sessions, usable reset links and mail
+still to be sent are never touched.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from pwapp.db import utcnow
-from pwapp.models import OutboxMessage, PasswordReset, SignInChallenge, UserSession
+from pwapp.models import OutboxMessage, PasswordReset, RecoveryCodesToShow, SignInChallenge, UserSession
 from pwapp.models.outbox import DISCARDED, FAILED, SENT
 
 BATCH = 500  # rows per transaction: a request waiting behind one batch waits milliseconds
@@ -26,6 +27,7 @@ sessions: Table = UserSession.__table__
 resets: Table = PasswordReset.__table__
 outbox: Table = OutboxMessage.__table__
 challenges: Table = SignInChallenge.__table__
+codes_to_show: Table = RecoveryCodesToShow.__table__
 
 
 @dataclass
@@ -69,6 +71,7 @@ def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple
             ),
         ),
         ("challenges", challenges, challenges.c.expires_at < now - TICKET_MARGIN),
+        ("recovery_codes", codes_to_show, codes_to_show.c.expires_at < now),
     ]
 
 
@@ -96,7 +99,7 @@ def purge(
     only: frozenset[str] | None = None,
 ) -> Purged:
     """Delete expired rows of every kind (or of the kinds in `only`: tickets, sessions, resets,
-    mail), `batch` rows per transaction, in at most `max_batches` transactions (unlimited by
+    mail, challenges, recovery_codes), `batch` rows per transaction, in at most `max_batches` transactions (unlimited by
     default); `idle` is how long an unused session lives."""
     now = now or utcnow()
     kinds = [kind for kind in _expired(retention, idle, now) if only is None or kind[0] in only]

@@ -15,19 +15,22 @@ from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, select
 
 from pwapp.db import utcnow
-from pwapp.models import RecoveryCode, SignInChallenge, TwoStep, User, UserSession
+from pwapp.models import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep, User, UserSession
 from pwapp.security import throttle, totp
 from pwapp.security.passwords import verify_password
 from pwapp.security.sealing import seal, unseal
 from pwapp.security.tokens import digest, new_token
 from pwapp.services import notices
 from pwapp.services.accounts import (
+    OPERATOR,
     Client,
     authenticate,
     count_attempt,
     create_session,
     create_ticket,
     has_two_step,
+    logged_in,
+    login_failed,
     require_binding,
     revoke_all_sessions,
 )
@@ -36,11 +39,13 @@ from pwapp.services.errors import (
     IncorrectCurrentPassword,
     InvalidCode,
     InvalidInput,
+    TooManyAttempts,
     TwoStepAlreadyOn,
     TwoStepOff,
 )
 
 CHALLENGE_SECONDS = 300
+CODES_SHOWN_SECONDS = 300  # new recovery codes not shown by then are never shown
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ def log_in(db: Session, email: str, password: str, client: Client, *, now: datet
     user = authenticate(db, email, password, client)
     if has_two_step(db, user):
         return start_challenge(db, user, client, now=now)
+    logged_in(db, user, client)
     return SignIn(ticket=create_ticket(db, user, client))
 
 
@@ -84,6 +90,7 @@ def log_in_api(db: Session, email: str, password: str, client: Client) -> SignIn
     user = authenticate(db, email, password, client)
     if has_two_step(db, user):
         return start_challenge(db, user, api_client(client))
+    logged_in(db, user, client)
     return create_session(db, user, client)
 
 
@@ -128,12 +135,17 @@ def complete(db: Session, challenge: str, code: str, client: Client, *, now: dat
     """Check the second step of a pending sign-in and use the challenge up; returns its account.
 
     Counted per IP before the challenge is looked at, and per account before the code is
-    checked. The challenge is consumed by one conditional DELETE, so it completes once.
+    checked. The challenge is consumed by one conditional DELETE, so it completes once. Emits
+    LoggedIn, or LoginFailed (`second_step`) for a wrong or throttled code.
     """
     now = now or utcnow()
     count_attempt(throttle.TWO_STEP_PER_IP, client.ip)
     user = pending_user(db, challenge, client, now=now)
-    check_code(db, user, code, now=now)
+    try:
+        check_code(db, user, code, now=now)
+    except (InvalidCode, TooManyAttempts) as exc:
+        login_failed(user.email, client, throttled=isinstance(exc, TooManyAttempts), second_step=True)
+        raise
     consumed = db.execute(
         delete(SignInChallenge).where(
             SignInChallenge.challenge_hash == digest(challenge), SignInChallenge.expires_at > now
@@ -141,6 +153,7 @@ def complete(db: Session, challenge: str, code: str, client: Client, *, now: dat
     )
     if consumed.rowcount != 1:
         raise ChallengeExpired()
+    logged_in(db, user, client)
     return user
 
 
@@ -249,14 +262,29 @@ def status(db: Session, user: User) -> Status:
     return Status(enabled=enabled, codes_left=len(left.all()) if enabled else 0)
 
 
-def start_enrolment(db: Session, user: User, password: str) -> Enrolment:
-    """After the password: a new secret kept sealed in a pending row, and what the page shows."""
+def start_enrolment(db: Session, user: User, password: str) -> None:
+    """After the password: a new secret kept sealed in a pending row (`pending_enrolment` shows it)."""
     if has_two_step(db, user):
         raise TwoStepAlreadyOn()
     _check_password(user, password)
-    secret = totp.new_secret()
     db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
-    db.execute(insert(TwoStep).values(user_id=user.id, secret_sealed=seal(secret), created_at=utcnow()))
+    db.execute(insert(TwoStep).values(user_id=user.id, secret_sealed=seal(totp.new_secret()), created_at=utcnow()))
+
+
+def _pending_record(db: Session, user: User) -> TwoStep:
+    """The row of an enrolment not yet confirmed; TwoStepOff or TwoStepAlreadyOn otherwise."""
+    record = _record(db, user)
+    if record is None:
+        raise TwoStepOff()
+    if record.enabled_at is not None:
+        raise TwoStepAlreadyOn()
+    return record
+
+
+def pending_enrolment(db: Session, user: User) -> Enrolment:
+    """The secret of an enrolment waiting for its first code, as text and QR code; TwoStepOff
+    when none was started, TwoStepAlreadyOn once it is confirmed."""
+    secret = unseal(_pending_record(db, user).secret_sealed)
     return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email)))
 
 
@@ -264,20 +292,17 @@ def confirm_enrolment(
     db: Session, user: User, code: str, client: Client, *, current_session_id: int | None = None,
     now: datetime | None = None,
 ) -> list[str]:
-    """Turn two-step on with a first code from the app; returns the ten recovery codes (shown once).
+    """Turn two-step on with a first code from the app; returns the ten recovery codes, also kept
+    sealed for `take_recovery_codes` to show the current session once.
 
     Every session but the current one is signed out (they never passed a second step); the
     current one counts as having passed it. A mail tells the owner.
     """
     now = now or utcnow()
-    record = _record(db, user)
-    if record is not None and record.enabled_at is not None:
-        raise TwoStepAlreadyOn()
-    if record is None:
-        raise TwoStepOff()
+    _pending_record(db, user)
     check_code(db, user, code, now=now, recovery=False)
     db.execute(update(TwoStep).where(TwoStep.user_id == user.id).values(enabled_at=now))
-    codes = _replace_recovery_codes(db, user)
+    codes = _replace_recovery_codes(db, user, current_session_id, now)
     _keep_only(db, user, current_session_id)
     notices.two_step_changed(db, user, client, "two_step_enabled")
     return codes
@@ -292,10 +317,15 @@ def _keep_only(db: Session, user: User, session_id: int | None) -> None:
         db.add(keep)
 
 
-def regenerate_codes(db: Session, user: User, password: str, code: str, client: Client, *, now: datetime | None = None) -> list[str]:
-    """New recovery codes (the old ones stop working), with the password and a current code."""
-    _check_password_and_code(db, user, password, code, now or utcnow())
-    codes = _replace_recovery_codes(db, user)
+def regenerate_codes(
+    db: Session, user: User, password: str, code: str, client: Client, *, current_session_id: int | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """New recovery codes (the old ones stop working), with the password and a current code;
+    kept for the current session like `confirm_enrolment`'s."""
+    now = now or utcnow()
+    _check_password_and_code(db, user, password, code, now)
+    codes = _replace_recovery_codes(db, user, current_session_id, now)
     notices.two_step_changed(db, user, client, "recovery_codes_regenerated")
     return codes
 
@@ -303,14 +333,49 @@ def regenerate_codes(db: Session, user: User, password: str, code: str, client: 
 def disable(db: Session, user: User, password: str, code: str, client: Client, *, now: datetime | None = None) -> None:
     """Turn two-step off, with the password and a current code (or a recovery code)."""
     _check_password_and_code(db, user, password, code, now or utcnow())
+    _turn_off(db, user, client)
+
+
+def turn_off_by_operator(db: Session, user: User) -> None:
+    """`users two-step-off`: for an owner who lost both the app and the codes; TwoStepOff when off."""
+    if not has_two_step(db, user):
+        raise TwoStepOff()
+    _turn_off(db, user, OPERATOR)
+
+
+def _turn_off(db: Session, user: User, client: Client) -> None:
+    """Forget the secret, the codes and pending sign-ins; a mail tells the owner."""
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
     db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user.id))
     notices.two_step_changed(db, user, client, "two_step_disabled")
 
 
-def _replace_recovery_codes(db: Session, user: User) -> list[str]:
+def _replace_recovery_codes(db: Session, user: User, show_to: int | None, now: datetime) -> list[str]:
+    """Ten new codes in place of the old ones, kept sealed for session `show_to` (when given)."""
     codes = totp.new_recovery_codes()
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.execute(insert(RecoveryCode), [{"user_id": user.id, "code_hash": totp.recovery_digest(c)} for c in codes])
+    if show_to is not None:
+        db.execute(delete(RecoveryCodesToShow).where(RecoveryCodesToShow.session_id == show_to))
+        db.execute(
+            insert(RecoveryCodesToShow).values(
+                session_id=show_to, codes_sealed=seal("\n".join(codes)),
+                expires_at=now + timedelta(seconds=CODES_SHOWN_SECONDS),
+            )
+        )
     return codes
+
+
+def take_recovery_codes(db: Session, session: UserSession, *, now: datetime | None = None) -> list[str]:
+    """The new codes waiting for `session`, deleted as they are taken (one conditional DELETE, so
+    they are shown once); [] when none are waiting or they expired unseen."""
+    waiting = db.exec(
+        select(RecoveryCodesToShow).where(
+            RecoveryCodesToShow.session_id == session.id, RecoveryCodesToShow.expires_at > (now or utcnow())
+        )
+    ).first()
+    if waiting is None:
+        return []
+    taken = db.execute(delete(RecoveryCodesToShow).where(RecoveryCodesToShow.id == waiting.id))
+    return unseal(waiting.codes_sealed).split("\n") if taken.rowcount == 1 else []

@@ -8,11 +8,6 @@ bare page (the Reflex form), so another site cannot plant its own link in a visi
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-from urllib.parse import parse_qs
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,24 +19,14 @@ from pwapp.services.errors import ResetLinkError, ResetLinkInvalid
 from pwapp.settings import settings
 from pwapp.web.cookies import reset_cookie, set_cookie
 from pwapp.web.origin import is_same_origin
+from pwapp.web.plain import form_field, render
 
-MAX_FORM_BYTES = 4096
 CROSS_SITE = "This request came from another site, so nothing was changed. Open the link from your email."
 TOO_LARGE = "That request was too large, so nothing was changed. Open the link from your email."
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
 
 
 def _page(status_code: int = 200, *, email: str = "", token: str = "", problem: str = "") -> HTMLResponse:
-    page = _templates().get_template("reset_link.html")
-    html = page.render(
-        email=email, token=token, problem=problem, routes=routes.current(), product=settings.product_name
-    )
-    return HTMLResponse(html, status_code=status_code)
+    return render("reset_link.html", status_code, email=email, token=token, problem=problem)
 
 
 async def show_link(request: Request) -> HTMLResponse:
@@ -54,22 +39,11 @@ async def show_link(request: Request) -> HTMLResponse:
     return _page(email=user.email, token=token)
 
 
-async def _form_token(request: Request) -> str | None:
-    """The form's `token` field, or None when the body is larger than MAX_FORM_BYTES."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
-    values = parse_qs(body.decode("utf-8", "replace"))
-    return (values.get("token") or [""])[0]
-
-
 async def accept_link(request: Request) -> Response:
     """The Continue click: a well-formed token from this site's page becomes the reset cookie."""
     if not is_same_origin(request.headers):
         return _page(403, problem=CROSS_SITE)
-    token = await _form_token(request)
+    token = await form_field(request, "token")
     if token is None:
         return _page(413, problem=TOO_LARGE)
     if not is_well_formed_reset(token):
