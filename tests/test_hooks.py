@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -24,7 +25,14 @@ from pwapp.models import OutboxMessage, PasswordReset, ResetRequest, User, UserS
 from pwapp.security import throttle
 from pwapp.security.passwords import verify_password
 from pwapp.services import accounts, notices, passwords, two_step
-from pwapp.services.errors import HookFailed, InvalidCredentials, InvalidInput, TooManyAttempts, WeakPassword
+from pwapp.services.errors import (
+    HookFailed,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidInput,
+    TooManyAttempts,
+    WeakPassword,
+)
 from pwapp.web import api
 from pwapp.worker import work_once
 from tests.factories import ALICE, BOB, CLIENT, LINK_PREFIX, NEW, OLD, PHONE, sign_in, whoami
@@ -313,6 +321,38 @@ def test_failed_log_ins_run_at_once_alike_for_any_address_and_cannot_change_the_
     with pytest.raises(TooManyAttempts):
         in_db(two_step.log_in, ALICE, OLD, PHONE)
     assert [e.throttled for e in seen][-2:] == [False, True]
+
+
+def test_a_two_step_log_in_is_logged_in_only_once_its_code_is_right(app_db, alice, seen):
+    with pwdb.session() as s:
+        user = s.get(User, alice.id)
+        two_step.start_enrolment(s, user, OLD)
+        secret = two_step.pending_enrolment(s, user).secret
+        codes = two_step.confirm_enrolment(s, user, pyotp.TOTP(secret).now(), CLIENT)
+    del seen[:]
+    challenges = [in_db(two_step.log_in, ALICE, OLD, CLIENT).challenge]
+    assert seen == []  # the password alone is no log-in
+    with pytest.raises(InvalidCode):
+        in_db(two_step.complete_in_browser, challenges[0], "abcdef", CLIENT)
+    assert seen == [event_now(seen[0], email=ALICE, ip=CLIENT.ip, browser=CLIENT.browser, throttled=False,
+                              second_step=True)]
+    del seen[:]
+    in_db(two_step.complete_in_browser, challenges[0], codes[0], CLIENT)
+    assert seen == [event_now(seen[0], user_id=alice.id, email=ALICE, ip=CLIENT.ip, browser=CLIENT.browser)]
+
+    del seen[:]  # the API alike; a throttled code fails too
+    challenges.append(in_db(two_step.log_in_api, ALICE, OLD, PHONE).challenge)
+    assert seen == []
+    for _ in range(throttle.TWO_STEP_PER_ACCOUNT.item.amount):
+        with pytest.raises(InvalidCode):
+            in_db(two_step.complete_for_api, challenges[1], "abcdef", PHONE)
+    with pytest.raises(TooManyAttempts):
+        in_db(two_step.complete_for_api, challenges[1], codes[1], PHONE)
+    assert kinds(seen) == ["LoginFailed"] * (throttle.TWO_STEP_PER_ACCOUNT.item.amount + 1)
+    assert [(e.email, e.second_step) for e in seen] == [(ALICE, True)] * len(seen)
+    assert [e.throttled for e in seen][-2:] == [False, True]
+    hidden = [secret, *codes, *challenges]
+    assert not any(h in str(v) for e in seen for v in dataclasses.asdict(e).values() for h in hidden)
 
 
 def test_reset_request_hooks_get_the_same_call_for_known_and_unknown_addresses(app_db, alice, seen):
