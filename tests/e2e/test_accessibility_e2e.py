@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -124,5 +125,39 @@ def test_every_page_passes_axe(scheme, new_context, ui, unique_email, mailbox):
     page.goto(link)
     expect(page.get_by_role("alert").filter(has_text="This link was already used")).to_be_visible()
     audit("reset link, used")
+
+    # Two-step: the settings page, the server's set-up and recovery-codes pages, the code page.
+    ui.login(page, email, THIRD_PASSWORD)
+    page.goto("/account/two-step")
+    expect(page.get_by_role("button", name="Set up two-step sign-in")).to_be_visible()
+    audit("two-step settings")
+    _fill(page, {"Current password": THIRD_PASSWORD})
+    _submit(page, "Set up two-step sign-in")
+    key = page.locator("#setup-key")
+    expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+    audit("two-step set-up")
+    _fill(page, {"Code from your app": "abcdef"})
+    _submit(page, "Turn on")
+    expect(page.locator("#code-error")).to_have_text(re.compile("That code is not valid"))
+    audit("two-step set-up, refused")
+    _fill(page, {"Code from your app": pyotp.TOTP(key.inner_text()).now()})
+    _submit(page, "Turn on")
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    audit("recovery codes")
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("already shown")
+    audit("recovery codes, already shown")
+    page.get_by_role("link", name="Go to two-step sign-in").click()
+    expect(page.locator("#codes-left")).to_have_text("10")
+    audit("two-step settings, on")
+    page.goto("/account")
+    page.get_by_role("button", name="Log out").click()
+    ui.submit_login(page, email, THIRD_PASSWORD)
+    expect(page.get_by_role("button", name="Verify")).to_be_visible()
+    audit("two-step code")
+    _fill(page, {"Code": "abcdef"})
+    _submit(page, "Verify")
+    expect(page.get_by_text("That code is not valid.")).to_be_visible()
+    audit("two-step code, refused")
 
     assert found == [], "\n".join(found)

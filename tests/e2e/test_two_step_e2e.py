@@ -1,5 +1,5 @@
-"""Two-step sign-in in Chromium: enrol by reading the setup key off the page, sign in with an
-app code and with a recovery code, and reset the password by the emailed link: the next log-in
+"""Two-step sign-in in Chromium: enrol by reading the setup key off the server's page, see the
+recovery codes once, sign in with an app code and with a recovery code, and reset the password by the emailed link: the next log-in
 still asks for the code."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from tests.e2e.test_reset_password_e2e import _fill_new_password, _request_reset
 pytestmark = pytest.mark.e2e
 
 CODE_PAGE_URL = re.compile(r"^[^?]*/auth/two-step/?\?challenge=[^&]+&next=")
+SETUP_URL = re.compile(r"^[^?]*/account/two-step/setup$")
+CODES_URL = re.compile(r"^[^?]*/account/two-step/recovery-codes$")
 SESSION_COOKIE = "pwapp_session"
 
 
@@ -51,19 +53,24 @@ def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, u
     page = context.new_page()
     ui.register(page, email)
 
-    # Enrol: the password, then the setup key read off the page, then a first code.
+    # Enrol: the password, then the server's own page with the key (read off it) and a first code.
     page.get_by_role("link", name="Two-step sign-in").click()
     page.get_by_label("Current password", exact=True).fill(STRONG_PASSWORD)
     page.get_by_role("button", name="Set up two-step sign-in").click()
+    expect(page).to_have_url(SETUP_URL)
     key = page.locator("#setup-key")
     expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
     expect(page.locator("svg")).to_have_count(1)
     totp = pyotp.TOTP(key.inner_text())
     page.get_by_label("Code from your app", exact=True).fill(totp.now())
     page.get_by_role("button", name="Turn on").click()
+    expect(page).to_have_url(CODES_URL)
     codes = page.locator("#recovery-codes li")
     expect(codes).to_have_count(10)
     recovery = codes.all_inner_texts()
+    page.reload()  # shown once
+    expect(page.get_by_role("alert")).to_contain_text("already shown")
+    page.goto("/account/two-step/setup")
     expect(page.locator("#setup-key")).to_have_count(0)  # the key is shown no more
     mailbox.wait_for(email, subject="Two-step sign-in was turned on")
 
