@@ -71,6 +71,11 @@ class Routes:
         return f"{self.auth_prefix}/session/end"
 
     @property
+    def plain_stylesheet(self) -> str:
+        """The stylesheet of the server-rendered pages (reset link, two-step set-up and codes, refusals)."""
+        return f"{self.auth_prefix}/plain-page.css"
+
+    @property
     def account(self) -> str:
         return self.account_prefix
 

@@ -12,7 +12,7 @@ from pwapp import settings as pwsettings
 from pwapp.components.layout import Layout, use_layout
 from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
-from pwapp.web import api, cookies
+from pwapp.web import api, cookies, static
 from pwapp.web.csp import build_script_policy
 from pwapp.web.middleware import browser_binding, security_headers
 from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
@@ -36,7 +36,7 @@ def _transformers(app: rx.App) -> list:
     and the binding cookie wrap the rest."""
     theirs = app.api_transformer
     theirs = [] if theirs is None else list(theirs) if isinstance(theirs, Sequence) else [theirs]
-    http_routes = Starlette(routes=cookies.http_routes() + api.http_routes())
+    http_routes = Starlette(routes=cookies.http_routes() + api.http_routes() + static.http_routes())
     return [
         serve_pages_directly, *theirs, http_routes, reset_link_page, two_step_pages, locations_on_base_url,
         build_script_policy, browser_binding,

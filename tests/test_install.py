@@ -94,6 +94,9 @@ async def client(engine, monkeypatch, moved):
 async def test_a_prefix_moves_the_http_routes_and_their_links(client):
     link = await client.get("/accounts/reset-password?token=%FF")
     assert 'href="/accounts/forgot-password"' in link.text and 'href="/accounts/login"' in link.text
+    assert 'href="/accounts/plain-page.css"' in link.text
+    stylesheet = await client.get("/accounts/plain-page.css")  # pwapp serves it: no copy in the app's assets
+    assert stylesheet.status_code == 200 and stylesheet.headers["content-type"].startswith("text/css")
     assert "/auth/" not in link.text
     go_on = await client.post("/accounts/reset-password", data={"token": "a" * 40},
                               headers={"sec-fetch-site": "same-origin"})

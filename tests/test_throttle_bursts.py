@@ -65,15 +65,21 @@ def limit_of(rule: throttle.Throttle) -> int:
     return rule.item.amount
 
 
-def test_a_burst_of_wrong_logins_gets_no_more_guesses_than_the_limit(engine, storage):
+@pytest.fixture
+def wrong_login(engine):
+    """One wrong log-in attempt on Alice's account (made here)."""
     with Session(engine) as s:
         make_user(s)
-    limit = limit_of(throttle.LOGIN_PER_ACCOUNT)
 
-    def wrong_login() -> None:
+    def attempt() -> None:
         with Session(engine) as s:
             authenticate(s, ALICE, "wrong-guess", CLIENT)
 
+    return attempt
+
+
+def test_a_burst_of_wrong_logins_gets_no_more_guesses_than_the_limit(engine, storage, wrong_login):
+    limit = limit_of(throttle.LOGIN_PER_ACCOUNT)
     outcomes = burst(wrong_login, 3 * limit)
     assert outcomes == {"InvalidCredentials": limit, "TooManyAttempts": 2 * limit}
     with Session(engine) as s, pytest.raises(TooManyAttempts):
@@ -101,15 +107,8 @@ def test_a_burst_of_wrong_current_passwords_gets_no_more_guesses_than_the_limit(
         change_password(s, me, session, OLD, NEW, NEW, client=CLIENT)
 
 
-def test_the_right_password_as_the_last_allowed_attempt_logs_in_and_clears_the_count(engine, storage):
-    with Session(engine) as s:
-        make_user(s)
+def test_the_right_password_as_the_last_allowed_attempt_logs_in_and_clears_the_count(engine, storage, wrong_login):
     limit = limit_of(throttle.LOGIN_PER_ACCOUNT)
-
-    def wrong_login() -> None:
-        with Session(engine) as s:
-            authenticate(s, ALICE, "wrong-guess", CLIENT)
-
     assert burst(wrong_login, limit - 1) == {"InvalidCredentials": limit - 1}
     with Session(engine) as s:
         assert authenticate(s, ALICE, OLD, CLIENT).email == ALICE

@@ -113,7 +113,7 @@ def test_reset_link_end_to_end(new_context, ui, unique_email, mailbox, base_url)
     assert _reset_cookies(page.context) == []
     origin = base_url.rstrip("/")
     assert requested and all(url.startswith((origin, origin.replace("http", "ws", 1))) for url in requested)
-    stylesheet = page.context.request.get("/plain-page.css")
+    stylesheet = page.context.request.get("/auth/plain-page.css")
     assert stylesheet.status == 200 and stylesheet.headers["content-type"].startswith("text/css")
 
     # Continue moves the token into an HttpOnly cookie and leaves it out of the form page's address.
