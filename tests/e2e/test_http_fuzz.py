@@ -26,11 +26,11 @@ from pwapp.web.middleware import SECURITY_HEADERS
 pytestmark = pytest.mark.e2e
 
 PAGES = ["/", "/auth/login", "/auth/register", "/auth/forgot-password", "/auth/reset-password", "/account",
-         "/account/change-password"]
+         "/account/change-password", "/auth/two-step", "/account/two-step"]
 ROUTES = PAGES + [
     "/auth/session", "/auth/session/end", "/api/login/", "/api/logout/", "/change-password/", "/reset-password/",
     "/reset-password-confirm/", "/api/openapi.json", "/ping", "/_health", "/_event/", "/_upload/x", "/favicon.ico",
-    "/assets", "/no-such-page",
+    "/assets", "/no-such-page", "/account/two-step/setup", "/account/two-step/recovery-codes",
 ]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 EVIL_HOST = b"evil.example"
@@ -136,7 +136,8 @@ def test_hostile_paths_never_fail(app_server):
 
 def test_hostile_headers_never_fail(app_server):
     for headers in HOSTILE_HEADERS:
-        for target in (b"/auth/login", b"/auth/login/", b"/favicon.ico", b"/api/login/", b"/auth/session", b"/ping"):
+        for target in (b"/auth/login", b"/auth/login/", b"/favicon.ico", b"/api/login/", b"/auth/session", b"/ping",
+                       b"/account/two-step/setup"):
             check(app_server, "GET", target, headers)
 
 
