@@ -11,6 +11,7 @@ import pyotp
 import pytest
 
 import pwapp.db
+from pwapp.security import throttle
 from pwapp.security.tokens import new_token
 from pwapp.services import accounts, two_step
 from pwapp.settings import settings
@@ -94,3 +95,14 @@ async def test_other_methods_are_not_these_pages(browser, db, alice):
     page = signed_in(browser, sign_in(db, alice, CLIENT))
     assert (await page.post(CODES)).text == "the Reflex page"
     assert (await page.put(SETUP)).text == "the Reflex page"
+
+
+async def test_first_codes_are_throttled_with_the_page_and_its_key_kept(browser, db, alice):
+    page = signed_in(browser, sign_in(db, alice))
+    two_step.start_enrolment(db, alice, OLD)
+    db.commit()
+    for _ in range(throttle.TWO_STEP_PER_ACCOUNT.item.amount):
+        assert (await page.post(SETUP, data={"code": "abcdef"})).status_code == 400
+    paused = await page.post(SETUP, data={"code": "abcdef"})
+    assert "Too many attempts." in assert_plain_page(paused, 429) and int(paused.headers["retry-after"]) > 0
+    assert KEY.search(paused.text) and not two_step.status(db, alice).enabled

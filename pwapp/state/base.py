@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 def navigate(url: str) -> rx.event.EventSpec:
-    """A full page load of a cookie-setting HTTP route (pwapp/pages/handoff.py), without eval.
+    """A full page load of one of the server's HTTP routes (pwapp/pages/handoff.py), without eval.
 
     Query values are fully percent-encoded, so while the handoff page shows, the address bar
     never ends in `next`'s path (as if that page had already loaded).

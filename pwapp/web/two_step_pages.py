@@ -64,7 +64,7 @@ async def setup_page(request: Request) -> Response:
     """GET: the pending secret and a form for its first code. POST: that code, which turns
     two-step on (then the recovery codes), or the same page saying why not (400, 429)."""
     token = read_cookie(request.headers.get("cookie", ""), session_cookie())
-    problem, status_code = "", 200
+    problem, status_code, headers = "", 200, {}
     if request.method == "POST":
         if not is_same_origin(request.headers):
             return _message("two_step_setup.html", 403, CROSS_SITE)
@@ -79,8 +79,10 @@ async def setup_page(request: Request) -> Response:
         try:
             await in_db(_as_owner, token, turn_on)
             return RedirectResponse(routes.current().recovery_codes, status_code=303)
-        except (InvalidCode, TooManyAttempts) as exc:
-            problem, status_code = exc.messages[0], 429 if isinstance(exc, TooManyAttempts) else 400
+        except InvalidCode as exc:
+            problem, status_code = exc.messages[0], 400
+        except TooManyAttempts as exc:
+            problem, status_code, headers = exc.messages[0], 429, {"Retry-After": str(exc.retry_after)}
         except NotAuthenticated:
             return _signed_out("two_step_setup.html")
         except (TwoStepOff, TwoStepAlreadyOn):
@@ -91,7 +93,9 @@ async def setup_page(request: Request) -> Response:
         return _signed_out("two_step_setup.html")
     except (TwoStepOff, TwoStepAlreadyOn):
         return _message("two_step_setup.html", 404, NOTHING_PENDING)
-    return render("two_step_setup.html", status_code, enrolment=enrolment, problem=problem)
+    page = render("two_step_setup.html", status_code, enrolment=enrolment, problem=problem)
+    page.headers.update(headers)
+    return page
 
 
 async def recovery_codes_page(request: Request) -> Response:
