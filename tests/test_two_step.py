@@ -284,6 +284,11 @@ def test_new_recovery_codes_wait_sealed_for_their_session_and_are_taken_once(eng
     }
     assert len(new_codes) == 10 and db.exec(select(RecoveryCodesToShow)).first() is None
 
+    last = two_step.regenerate_codes(db, alice, OLD, new_codes[0], CLIENT, current_session_id=current.id, now=later)
+    two_step.disable(db, alice, OLD, last[0], CLIENT, now=later)  # before they were shown: gone too
+    db.commit()
+    assert two_step.take_recovery_codes(db, whoami(db, laptop)[1], now=later) == []
+
 
 def test_a_new_enrolment_replaces_an_unconfirmed_one(db, alice):
     first = start(db, alice)

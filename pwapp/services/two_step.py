@@ -344,7 +344,9 @@ def turn_off_by_operator(db: Session, user: User) -> None:
 
 
 def _turn_off(db: Session, user: User, client: Client) -> None:
-    """Forget the secret, the codes and pending sign-ins; a mail tells the owner."""
+    """Forget the secret, the codes (shown or not) and pending sign-ins; a mail tells the owner."""
+    sessions = select(UserSession.id).where(UserSession.user_id == user.id)
+    db.execute(delete(RecoveryCodesToShow).where(RecoveryCodesToShow.session_id.in_(sessions)))
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
     db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user.id))
