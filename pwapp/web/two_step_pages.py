@@ -48,16 +48,17 @@ def _as_owner(db: Session, token: str | None, fn: Callable[..., Any], *args: Any
 
 
 def _message(template: str, status_code: int, problem: str) -> HTMLResponse:
-    """`template` saying `problem`, with a link to the two-step settings."""
-    link, label = routes.current().account_two_step, "Go to two-step sign-in"
+    """`template` saying `problem`, with a link to the two-step settings (to log in first, when signed out)."""
+    here = routes.current()
+    link, label = (
+        (here.login_then(here.account_two_step), "Log in") if problem == SIGNED_OUT
+        else (here.account_two_step, "Go to two-step sign-in")
+    )
     return render(template, status_code, enrolment=None, codes=[], problem=problem, link=link, label=label)
 
 
 def _signed_out(template: str) -> HTMLResponse:
-    """`template` saying the visitor is not signed in, with a link to log in and come back."""
-    here = routes.current()
-    link = here.login_then(here.account_two_step)
-    return render(template, 403, enrolment=None, codes=[], problem=SIGNED_OUT, link=link, label="Log in")
+    return _message(template, 403, SIGNED_OUT)
 
 
 async def setup_page(request: Request) -> Response:
