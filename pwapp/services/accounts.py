@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from email_validator import validate_email
 from sqlalchemy import update
@@ -23,6 +25,7 @@ from pwapp.services.errors import (
     InvalidCredentials,
     InvalidEmail,
     InvalidInput,
+    NotAuthenticated,
     PasswordsDoNotMatch,
     SessionNotFound,
     TooManyAttempts,
@@ -31,6 +34,7 @@ from pwapp.services.errors import (
 )
 from pwapp.settings import settings
 
+T = TypeVar("T")
 TICKET_SECONDS = 60
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 BROWSERS = ("Edg", "OPR", "Firefox", "HeadlessChrome", "Chrome", "Safari")
@@ -313,6 +317,14 @@ class UserInfo:
 
     id: int
     email: str
+
+
+def as_session_owner(db: Session, token: str | None, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, user, session, *args)` for the owner of a live session token, else NotAuthenticated."""
+    found = current_session(db, token)
+    if found is None:
+        raise NotAuthenticated()
+    return fn(db, *found, *args)
 
 
 def current_user_info(db: Session, token: str | None) -> UserInfo | None:

@@ -11,7 +11,6 @@ import reflex as rx
 from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
-from pwapp.services.errors import NotAuthenticated
 from pwapp.web.cookies import binding_of, read_cookie, session_cookie
 
 T = TypeVar("T")
@@ -50,15 +49,7 @@ class AuthState(rx.State):
 
     async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""
-        token = self._session_token()
-
-        def call(s):
-            found = accounts.current_session(s, token)
-            if found is None:
-                raise NotAuthenticated()
-            return fn(s, *found, *args)
-
-        return await in_db(call)
+        return await in_db(accounts.as_session_owner, self._session_token(), fn, *args)
 
     @rx.event
     async def require_login(self):

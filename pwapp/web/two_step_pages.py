@@ -9,10 +9,6 @@ kept for this session and deletes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -37,14 +33,6 @@ ALREADY_SHOWN = ("These recovery codes were already shown, or not opened in time
                  "make new ones on the two-step sign-in page.")
 CROSS_SITE = "This request came from another site, so nothing was changed."
 TOO_LARGE = "That request was too large, so nothing was changed."
-
-
-def _as_owner(db: Session, token: str | None, fn: Callable[..., Any], *args: Any) -> Any:
-    """`fn(db, user, session, *args)` for the session cookie's owner; NotAuthenticated without one."""
-    found = accounts.current_session(db, token)
-    if found is None:
-        raise NotAuthenticated()
-    return fn(db, *found, *args)
 
 
 def _message(template: str, status_code: int, problem: str) -> HTMLResponse:
@@ -78,7 +66,7 @@ async def setup_page(request: Request) -> Response:
             two_step.confirm_enrolment(db, user, code, client, current_session_id=session.id)
 
         try:
-            await in_db(_as_owner, token, turn_on)
+            await in_db(accounts.as_session_owner, token, turn_on)
             return RedirectResponse(routes.current().recovery_codes, status_code=303)
         except InvalidCode as exc:
             problem, status_code = exc.messages[0], 400
@@ -89,7 +77,7 @@ async def setup_page(request: Request) -> Response:
         except (TwoStepOff, TwoStepAlreadyOn):
             return _message("two_step_setup.html", 404, NOTHING_PENDING)
     try:
-        enrolment = await in_db(_as_owner, token, lambda db, user, _session: two_step.pending_enrolment(db, user))
+        enrolment = await in_db(accounts.as_session_owner, token, lambda db, user, _session: two_step.pending_enrolment(db, user))
     except NotAuthenticated:
         return _signed_out("two_step_setup.html")
     except (TwoStepOff, TwoStepAlreadyOn):
@@ -106,7 +94,7 @@ async def recovery_codes_page(request: Request) -> Response:
         return _message("recovery_codes.html", 403, CROSS_SITE)
     token = read_cookie(request.headers.get("cookie", ""), session_cookie())
     try:
-        codes = await in_db(_as_owner, token, lambda db, _user, session: two_step.take_recovery_codes(db, session))
+        codes = await in_db(accounts.as_session_owner, token, lambda db, _user, session: two_step.take_recovery_codes(db, session))
     except NotAuthenticated:
         return _signed_out("recovery_codes.html")
     if not codes:
