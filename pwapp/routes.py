@@ -18,6 +18,8 @@ PREFIX = re.compile(r"(/[a-z0-9_-]+)+")
 API_LOGIN = "/api/login/"
 API_LOGIN_TWO_STEP = "/api/login/two-step/"
 API_LOGOUT = "/api/logout/"
+API_REGISTER = "/api/register/"
+API_VERIFY_EMAIL = "/api/verify-email/"
 API_CHANGE_PASSWORD = "/change-password/"
 API_RESET_PASSWORD = "/reset-password/"
 API_RESET_PASSWORD_CONFIRM = "/reset-password-confirm/"
@@ -45,6 +47,11 @@ class Routes:
     @property
     def register(self) -> str:
         return f"{self.auth_prefix}/register"
+
+    @property
+    def verify_email(self) -> str:
+        """The emailed address-confirmation link's page (HTTP)."""
+        return f"{self.auth_prefix}/verify-email"
 
     @property
     def forgot_password(self) -> str:

@@ -45,6 +45,10 @@ def _choice(source: Mapping[str, str], name: str, default: str, choices: tuple[s
     return value
 
 
+SWITCH = ("on", "off", "true", "false", "1", "0", "yes", "no")
+ON = ("on", "true", "1", "yes")
+
+
 def _base_url(source: Mapping[str, str]) -> str:
     raw = source.get("PWAPP_BASE_URL", "").strip() or f"http://localhost:{source.get('PORT', '3000')}"
     parts = urlsplit(raw)
@@ -83,6 +87,9 @@ class Settings:
     password_min_length: int
     password_max_length: int
     reset_token_max_age: int
+    require_email_verification: bool
+    verify_token_max_age: int
+    unverified_account_hours: int
     retention_days: int
     trusted_proxy_hops: int
     mail_backend: str
@@ -142,6 +149,9 @@ class Settings:
             password_min_length=_int(source, "PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),
             password_max_length=_int(source, "PWAPP_PASSWORD_MAX_LENGTH", 1024, minimum=64),
             reset_token_max_age=_int(source, "PWAPP_RESET_TOKEN_MAX_AGE", 3600, minimum=60),
+            require_email_verification=_choice(source, "PWAPP_REQUIRE_EMAIL_VERIFICATION", "on", SWITCH) in ON,
+            verify_token_max_age=_int(source, "PWAPP_VERIFY_TOKEN_MAX_AGE", 24 * 3600, minimum=60),
+            unverified_account_hours=_int(source, "PWAPP_UNVERIFIED_ACCOUNT_HOURS", 48),
             retention_days=_int(source, "PWAPP_RETENTION_DAYS", 30),
             trusted_proxy_hops=_int(source, "PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
             mail_backend=mail_backend,

@@ -18,6 +18,7 @@ from pwapp.web.middleware import browser_binding, security_headers
 from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.web.reset_link import reset_link_page
 from pwapp.web.two_step_pages import two_step_pages
+from pwapp.web.verify_link import verify_link_page
 from pwapp.worker import work_once
 
 
@@ -32,13 +33,13 @@ class SecuredApp(rx.App):
 
 def _transformers(app: rx.App) -> list:
     """The app's own api_transformer entries between pwapp's: `serve_pages_directly` must wrap
-    Reflex's app first; pwapp's routes, the reset link, the two-step secrets' pages, the page CSP
+    Reflex's app first; pwapp's routes, the reset and verification links, the two-step secrets' pages, the page CSP
     and the binding cookie wrap the rest."""
     theirs = app.api_transformer
     theirs = [] if theirs is None else list(theirs) if isinstance(theirs, Sequence) else [theirs]
     http_routes = Starlette(routes=cookies.http_routes() + api.http_routes() + static.http_routes())
     return [
-        serve_pages_directly, *theirs, http_routes, reset_link_page, two_step_pages, locations_on_base_url,
+        serve_pages_directly, *theirs, http_routes, reset_link_page, verify_link_page, two_step_pages, locations_on_base_url,
         build_script_policy, browser_binding,
     ]
 

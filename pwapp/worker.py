@@ -1,5 +1,5 @@
-"""The app's background work: queued reset requests become links, due mail is sent, and now
-and then rows nobody can use any more are deleted."""
+"""The app's background work: queued sign-ups and reset requests become accounts, links and
+mail, due mail is sent, and now and then rows nobody can use any more are deleted."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from pwapp.mail import send_pending
 from pwapp.services.errors import HookFailed
 from pwapp.services.passwords import issue_reset_links
 from pwapp.services.retention import purge
+from pwapp.services.signup import handle_sign_up_requests
 from pwapp.settings import Settings
 from pwapp.settings import settings as default_settings
 
-RESET_BATCH = 20  # requests per transaction: short, so request handlers' inserts are not held up
+QUEUE_BATCH = 20  # requests per transaction: short, so request handlers' inserts are not held up
 PURGE_SECONDS = 300
 PURGE_BATCHES = 40  # per tick: a backlog drains over several ticks, between the other work
 log = logging.getLogger("pwapp.worker")
@@ -56,6 +57,7 @@ def purge_if_due(engine: Engine, settings: Settings, schedule: Every = PURGE) ->
         retention=timedelta(days=settings.retention_days),
         idle=timedelta(minutes=settings.session_idle_minutes),
         max_batches=PURGE_BATCHES,
+        unverified=timedelta(hours=settings.unverified_account_hours),
     )
     if not result.finished:
         schedule.soon()
@@ -70,20 +72,27 @@ def work_once(
     settings: Settings | None = None,
     schedule: Every = PURGE,
 ) -> int:
-    """Issue up to `limit` queued reset links, send up to `limit` due mails, then purge if due;
-    returns the links and mails handled. A batch whose hook raised stays queued for the next tick."""
+    """Handle up to `limit` queued sign-ups and as many reset requests, send up to `limit` due
+    mails, then purge if due; returns the requests and mails handled. A batch whose hook raised
+    stays queued for the next tick."""
     engine = engine or pwdb.engine()
-    issued = 0
-    while issued < limit:
+    handled = sum(_drain(engine, queue, limit) for queue in (handle_sign_up_requests, issue_reset_links))
+    sent = send_pending(engine, limit=limit, settings=settings)
+    purge_if_due(engine, settings or default_settings, schedule)
+    return handled + sent
+
+
+def _drain(engine: Engine, queue, limit: int) -> int:
+    """Run `queue(db, limit=…)` in short transactions until it is empty or `limit` are handled."""
+    handled = 0
+    while handled < limit:
         try:
             with Session(engine, expire_on_commit=False) as db:
-                batch = issue_reset_links(db, limit=min(RESET_BATCH, limit - issued))
+                batch = queue(db, limit=min(QUEUE_BATCH, limit - handled))
                 db.commit()
         except HookFailed:  # logged by pwapp.hooks; mail already queued still goes out
             break
-        issued += batch
+        handled += batch
         if batch == 0:
             break
-    sent = send_pending(engine, limit=limit, settings=settings)
-    purge_if_due(engine, settings or default_settings, schedule)
-    return issued + sent
+    return handled

@@ -18,6 +18,7 @@ import pytest  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 import pwapp.models  # noqa: E402,F401  (registers every table)
+from pwapp import settings as pwsettings  # noqa: E402
 from pwapp.db import make_engine  # noqa: E402
 from pwapp.security.throttle import limiter  # noqa: E402
 from tests.factories import make_user  # noqa: E402
@@ -29,6 +30,12 @@ from tests.services import service_url  # noqa: E402
 def _fresh_throttles():
     limiter().storage.reset()
     yield
+
+
+@pytest.fixture
+def without_verification(monkeypatch):
+    """PWAPP_REQUIRE_EMAIL_VERIFICATION=off for one test: sign-up creates the account at once."""
+    monkeypatch.setattr(pwsettings, "_current", pwsettings.Settings.from_env(require_email_verification="off"))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pwapp.models.outbox import PENDING
 from pwapp.security.tokens import digest
 from pwapp.services.accounts import Client, create_ticket, current_session, redeem_ticket, register
 from pwapp.services.passwords import issue_reset_links, request_password_reset
+from pwapp.services.signup import handle_sign_up_requests
 from pwapp.settings import settings
 
 CLIENT = Client(ip="203.0.113.7", user_agent="pytest-browser", binding=digest("laptop's binding cookie"))
@@ -24,6 +25,7 @@ BOB = "Orchid-Glacier-Falcon-7731#"
 ALICE = "alice@example.org"
 LINK_PREFIX = settings.base_url + "/auth/reset-password?token="
 RESET_LINK = re.compile(re.escape(LINK_PREFIX) + r"(\S+)")
+VERIFY_LINK = re.compile(re.escape(settings.base_url + "/auth/verify-email?token=") + r"(\S+)")
 
 
 def make_user(db: Session, email: str = ALICE, password: str = OLD) -> User:
@@ -50,10 +52,11 @@ def whoami(db: Session, token: str):
 
 def mails(db: Session | Engine, **where) -> list[OutboxMessage]:
     """Outbox messages whose columns equal `where`, oldest first, once the worker has turned
-    queued reset requests into mail and committed (an engine gets its own session)."""
+    queued sign-ups and reset requests into mail and committed (an engine gets its own session)."""
     if isinstance(db, Engine):
         with Session(db) as s:
             return mails(s, **where)
+    handle_sign_up_requests(db, limit=1000)
     issue_reset_links(db, limit=1000)
     db.commit()
     query = select(OutboxMessage).order_by(OutboxMessage.id)
@@ -67,6 +70,14 @@ def newest_link(db: Session | Engine, email: str = ALICE) -> str:
     sent = mails(db, template="password_reset", status=PENDING, recipient=email.strip().lower())
     assert sent, "no reset mail was queued"
     (token,) = RESET_LINK.findall(sent[-1].text())
+    return token
+
+
+def newest_verify_link(db: Session | Engine, email: str = ALICE) -> str:
+    """The token in the newest pending verify_email mail to `email`."""
+    sent = mails(db, template="verify_email", status=PENDING, recipient=email.strip().lower())
+    assert sent, "no verification mail was queued"
+    (token,) = VERIFY_LINK.findall(sent[-1].text())
     return token
 
 

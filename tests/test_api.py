@@ -583,7 +583,7 @@ async def test_openapi_document_describes_every_endpoint(client):
             codes = set(op["responses"])
             assert "405" in codes
             if "requestBody" in op:
-                assert {"200", "400", "413", "415"} <= codes, (method, path)
+                assert {"400", "413", "415"} <= codes and any(c.startswith("2") for c in codes), (method, path)
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 assert schema["additionalProperties"] is True
                 assert schema["required"]

@@ -8,7 +8,8 @@ from pwapp.db import utcnow
 
 
 class User(SQLModel, table=True):
-    """An account; `email` is stored lower-cased so lookups ignore case on every database."""
+    """An account; `email` is stored lower-cased so lookups ignore case on every database.
+    Until `email_verified_at` is set (its emailed link used) it cannot sign in."""
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
@@ -16,3 +17,4 @@ class User(SQLModel, table=True):
     password_changed_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
     is_active: bool = True
+    email_verified_at: datetime | None = None

@@ -24,6 +24,11 @@ def login() -> rx.Component:
                 text_field("Email", "email", LoginState.errors, type="email", autocomplete="email", required=True),
                 password_field("Password", "password", LoginState.errors, "current-password", required=True),
                 form_errors(LoginState.errors),
+                rx.cond(
+                    LoginState.unverified,
+                    rx.button("Send a new link", type="button", on_click=LoginState.resend, variant="soft",
+                              width="100%"),
+                ),
                 submit_button("Log in", LoginState.busy),
                 spacing="3",
                 width="100%",
@@ -40,7 +45,8 @@ def login() -> rx.Component:
 def register_page() -> rx.Component:
     return page_layout(
         "Create your account",
-        rx.form(
+        notice(RegisterState.notice),
+        rx.cond(~RegisterState.sent, rx.form(
             rx.vstack(
                 text_field("Email", "email", RegisterState.errors, type="email", autocomplete="email", required=True),
                 password_field("Password", "new_password", RegisterState.errors, "new-password",
@@ -55,7 +61,7 @@ def register_page() -> rx.Component:
             ),
             on_submit=RegisterState.submit,
             width="100%",
-        ),
+        )),
         page_link("Already have an account? Log in", routes.current().login),
     )
 

@@ -62,3 +62,5 @@ TWO_STEP_PER_ACCOUNT = Throttle("two-step-account", "10/15 minutes")
 TWO_STEP_PER_IP = Throttle("two-step-ip", "100/15 minutes")
 RESET_REQUEST_PER_EMAIL = Throttle("reset-email", "3/hour")
 RESET_REQUEST_PER_IP = Throttle("reset-ip", "30/hour")
+SIGN_UP_PER_EMAIL = Throttle("sign-up-email", "3/hour")  # sign-ups and new-link requests alike
+SIGN_UP_PER_IP = Throttle("sign-up-ip", "50/hour")

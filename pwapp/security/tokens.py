@@ -1,4 +1,4 @@
-"""Random tokens, their stored digests, and signed reset links (itsdangerous)."""
+"""Random tokens, their stored digests, and signed reset and verification links (itsdangerous)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import secrets
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 RESET_SALT = "pwapp.password-reset"
+VERIFY_SALT = "pwapp.email-verification"  # a reset token is no verification token, and back
 MAX_RESET_TOKEN_LENGTH = 512
 # itsdangerous' URL-safe output: base64url parts joined by dots.
 _RESET_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -37,19 +38,20 @@ def is_well_formed_reset(token: str) -> bool:
     return 0 < len(token) <= MAX_RESET_TOKEN_LENGTH and _RESET_TOKEN_SHAPE.fullmatch(token) is not None
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
-def sign_reset(secret_key: str, record_id: int, secret: str) -> str:
-    """A URL-safe, timestamped, signed token naming a reset record and its secret."""
-    return _serializer(secret_key).dumps([record_id, secret])
+def sign_reset(secret_key: str, record_id: int, secret: str, *, salt: str = RESET_SALT) -> str:
+    """A URL-safe, timestamped, signed token naming a reset (or, `salt=VERIFY_SALT`, verification)
+    record and its secret."""
+    return _serializer(secret_key, salt).dumps([record_id, secret])
 
 
-def load_reset(secret_key: str, token: str, max_age: int) -> tuple[int, str]:
-    """(record id, secret) from a reset token, or BadResetToken / ExpiredResetToken."""
+def load_reset(secret_key: str, token: str, max_age: int, *, salt: str = RESET_SALT) -> tuple[int, str]:
+    """(record id, secret) from a token `sign_reset` made with `salt`, or BadResetToken / ExpiredResetToken."""
     try:
-        payload = _serializer(secret_key).loads(token, max_age=max_age)
+        payload = _serializer(secret_key, salt).loads(token, max_age=max_age)
     except SignatureExpired:
         raise ExpiredResetToken from None
     except (BadSignature, ValueError, TypeError, UnicodeError):

@@ -21,6 +21,7 @@ from pwapp.security.tokens import digest, new_token
 from pwapp.services.errors import (
     AccountNotFound,
     BrowserNotBound,
+    EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
@@ -132,16 +133,23 @@ def list_users(db: Session) -> list[User]:
     return list(db.exec(select(User).order_by(User.id)).all())
 
 
-def register(
-    db: Session, email: str, password: str, confirm: str | None = None, *, client: Client = Client()
-) -> User:
-    """Create an account, or raise InvalidInput with every field's problems."""
+def new_account_errors(email: str, password: str, confirm: str | None) -> tuple[str, dict[str, list[str]]]:
+    """The address's stored form and every field's problem with it and the password (no lookup)."""
     errors: dict[str, list[str]] = {}
     try:
         email = valid_email(email)
     except InvalidEmail as exc:
         errors.update(exc.errors)
     errors.update(password_field_errors(password, confirm, email))
+    return email, errors
+
+
+def register(
+    db: Session, email: str, password: str, confirm: str | None = None, *, client: Client = Client()
+) -> User:
+    """Create a verified account at once (operators, or sign-up without verification), or raise
+    InvalidInput with every field's problems: EmailTaken tells a taken address apart."""
+    email, errors = new_account_errors(email, password, confirm)
     if not errors and find_user(db, email):
         errors.update(EmailTaken().errors)
     if errors:
@@ -149,8 +157,20 @@ def register(
     user = User(email=email, password_hash=hash_password(password))
     db.add(user)
     db.flush()
-    hooks.emit(db, Registered(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=utcnow()))
+    mark_verified(db, user, client)
     return user
+
+
+def mark_verified(db: Session, user: User, client: Client, now: datetime | None = None) -> bool:
+    """Confirm `user`'s address, once: the account now really exists, so Registered is emitted.
+    False (nothing emitted) when it was confirmed already."""
+    now = now or utcnow()
+    query = update(User).where(User.id == user.id, User.email_verified_at.is_(None)).values(email_verified_at=now)
+    if db.execute(query.execution_options(synchronize_session=False)).rowcount != 1:
+        return False
+    user.email_verified_at = now
+    hooks.emit(db, Registered(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=now))
+    return True
 
 
 def count_attempt(limit: throttle.Throttle, key: str) -> None:
@@ -162,8 +182,8 @@ def count_attempt(limit: throttle.Throttle, key: str) -> None:
 
 
 def authenticate(db: Session, email: str, password: str, client: Client) -> User:
-    """The active account whose password this is, with throttling and constant work; the caller
-    emits `logged_in` once no second step is missing.
+    """The active, verified account whose password this is, with throttling and constant work; the
+    caller emits `logged_in` once no second step is missing (EmailNotVerified: right password, address unconfirmed).
 
     Every attempt is counted (per IP, then per account) before the password is verified, so
     simultaneous requests get no more verifies than the limits; a success clears the account's
@@ -185,6 +205,9 @@ def authenticate(db: Session, email: str, password: str, client: Client) -> User
     if not ok or not user.is_active:
         login_failed(account_key, client, throttled=False)
         raise InvalidCredentials()
+    if user.email_verified_at is None:  # only who chose this password learns it is unconfirmed
+        login_failed(account_key, client, throttled=False)
+        raise EmailNotVerified()
     if new_hash:
         user.password_hash = new_hash
         db.add(user)

@@ -74,6 +74,12 @@ class InvalidCredentials(AccountError):
     message = "Email or password is incorrect."
 
 
+class EmailNotVerified(AccountError):
+    """The right password for an account whose address was never confirmed."""
+
+    message = "This address is not verified yet. Open the link we emailed you, or send a new one."
+
+
 class BrowserNotBound(AccountError):
     """The browser sent no binding cookie, so a sign-in ticket could be redeemed by anyone's."""
 
@@ -152,6 +158,26 @@ class ResetLinkSuperseded(ResetLinkError):
 class ResetLinkStale(ResetLinkError):
     reason = "stale"
     message = "This link is no longer valid because the password was changed since. Request a new one."
+
+
+class VerifyLinkError(ResetLinkError):
+    """The address-confirmation link cannot be used (`reason` as for reset links)."""
+
+    message = "This link is not valid. Log in to get a new one, or sign up again."
+
+
+class VerifyLinkInvalid(VerifyLinkError):
+    pass
+
+
+class VerifyLinkExpired(VerifyLinkError):
+    reason = "expired"
+    message = "This link has expired. Log in to get a new one."
+
+
+class VerifyLinkUsed(VerifyLinkError):
+    reason = "used"
+    message = "This link was already used: your address is confirmed. Log in."
 
 
 class HookFailed(AccountError):

@@ -46,6 +46,18 @@ def two_step_changed(db: Session, user: User, client: Client, template: str) -> 
     mail.queue(db, to=user.email, template=template, context=_context(utcnow(), client.ip, client.browser))
 
 
+def verify_link(db: Session, email: str, url: str) -> None:
+    """Queue the link that confirms a new account's address."""
+    context = {"verify_url": url, "expires_hours": max(1, settings.verify_token_max_age // 3600)}
+    mail.queue(db, to=email, template="verify_email", context=context)
+
+
+def sign_up_attempt(db: Session, email: str, ip: str, browser: str, at: datetime) -> None:
+    """Queue "someone tried to sign up with this address" to the account's owner."""
+    context = _context(at, ip, browser) | {"login_url": settings.base_url + routes.current().login}
+    mail.queue(db, to=email, template="sign_up_attempt", context=context)
+
+
 def reset_link(db: Session, email: str, reset_url: str, has_account: bool) -> None:
     """Queue the reset link; for an address without an account, the same mail is rendered and
     stored but never sent, so both cases do the same work."""

@@ -29,6 +29,7 @@ from pwapp.services.accounts import (
     Client,
     count_attempt,
     create_ticket,
+    mark_verified,
     password_field_errors,
     require_binding,
     revoke_all_sessions,
@@ -197,7 +198,8 @@ def reset_password(
     *,
     now: datetime | None = None,
 ) -> User:
-    """Set a new password through a reset link: once per link, signing out every session."""
+    """Set a new password through a reset link: once per link, signing out every session and
+    confirming the address of an account that was waiting for its verification link."""
     now = now or utcnow()
     record, user = check_reset_link(db, token, now=now)
     errors = password_field_errors(new, confirm, user.email)
@@ -223,6 +225,7 @@ def reset_password(
     db.add(user)
     revoke_all_sessions(db, user, reason="password_reset")
     throttle.LOGIN_PER_ACCOUNT.clear(user.email)
+    mark_verified(db, user, client, now)  # the link reached the mailbox: an unconfirmed address now is
     hooks.emit(db, ResetCompleted(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=now))
     return user
 

@@ -2,8 +2,9 @@
 
 Dead sessions, spent reset records and delivered or abandoned mail go `retention` after they
 died; login tickets and two-step challenges never completed go minutes after they expired, and
-recovery codes never shown as soon as they expire. Live sessions, usable reset links and mail
-still to be sent are never touched.
+recovery codes never shown as soon as they expire. Accounts whose address was never confirmed
+go `unverified` after sign-up (their links and reset records first). Live sessions, usable
+links and mail still to be sent are never touched.
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, delete, func, or_, select
+from sqlalchemy import Table, and_, delete, exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from pwapp.db import utcnow
-from pwapp.models import OutboxMessage, PasswordReset, RecoveryCodesToShow, SignInChallenge, UserSession
+from pwapp.models import (
+    EmailVerification,
+    OutboxMessage,
+    PasswordReset,
+    RecoveryCodesToShow,
+    SignInChallenge,
+    User,
+    UserSession,
+)
 from pwapp.models.outbox import DISCARDED, FAILED, SENT
 
 BATCH = 500  # rows per transaction: a request waiting behind one batch waits milliseconds
@@ -28,6 +37,9 @@ resets: Table = PasswordReset.__table__
 outbox: Table = OutboxMessage.__table__
 challenges: Table = SignInChallenge.__table__
 codes_to_show: Table = RecoveryCodesToShow.__table__
+verifications: Table = EmailVerification.__table__
+users: Table = User.__table__
+UNVERIFIED = timedelta(hours=48)
 
 
 @dataclass
@@ -38,9 +50,13 @@ class Purged:
     finished: bool = True
 
 
-def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple[str, Table, ColumnElement]]:
+def _expired(
+    retention: timedelta, idle: timedelta, unverified: timedelta, now: datetime
+) -> list[tuple[str, Table, ColumnElement]]:
     """Each kind of row, its table, and the condition that it is unusable and past retention."""
     cutoff = now - retention
+    stale = and_(users.c.email_verified_at.is_(None), users.c.created_at < now - unverified)
+    stale_ids = select(users.c.id).where(stale)
     return [
         (
             "tickets",
@@ -59,7 +75,30 @@ def _expired(retention: timedelta, idle: timedelta, now: datetime) -> list[tuple
         (
             "resets",
             resets,
-            or_(resets.c.used_at < cutoff, resets.c.superseded_at < cutoff, resets.c.expires_at < cutoff),
+            or_(
+                resets.c.used_at < cutoff,
+                resets.c.superseded_at < cutoff,
+                resets.c.expires_at < cutoff,
+                resets.c.user_id.in_(stale_ids),
+            ),
+        ),
+        (
+            "verify_links",
+            verifications,
+            or_(
+                verifications.c.used_at < cutoff,
+                verifications.c.expires_at < cutoff,
+                verifications.c.user_id.in_(stale_ids),
+            ),
+        ),
+        (
+            "unverified_accounts",
+            users,
+            and_(
+                stale,
+                ~exists().where(verifications.c.user_id == users.c.id),
+                ~exists().where(resets.c.user_id == users.c.id),
+            ),
         ),
         (
             "mail",
@@ -97,12 +136,14 @@ def purge(
     batch: int = BATCH,
     max_batches: int | None = None,
     only: frozenset[str] | None = None,
+    unverified: timedelta = UNVERIFIED,
 ) -> Purged:
     """Delete expired rows of every kind (or of the kinds in `only`: tickets, sessions, resets,
-    mail, challenges, recovery_codes), `batch` rows per transaction, in at most `max_batches` transactions (unlimited by
-    default); `idle` is how long an unused session lives."""
+    mail, challenges, recovery_codes, verify_links, unverified_accounts), `batch` rows per transaction, in at most
+    `max_batches` transactions (unlimited by default); `idle` is how long an unused session lives,
+    `unverified` how long an account waits for its address to be confirmed."""
     now = now or utcnow()
-    kinds = [kind for kind in _expired(retention, idle, now) if only is None or kind[0] in only]
+    kinds = [kind for kind in _expired(retention, idle, unverified, now) if only is None or kind[0] in only]
     result = Purged(deleted={kind: 0 for kind, _, _ in kinds})
     batches = 0
     for kind, table, condition in kinds:

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from pwapp import routes
 from pwapp.db import in_db
-from pwapp.services import accounts, passwords, two_step
+from pwapp.services import accounts, passwords, signup, two_step
 from pwapp.services.errors import AccountError, HookFailed, NotAuthenticated, ResetLinkError, TooManyAttempts
 from pwapp.web import openapi, schemas
 from pwapp.web.client import client_of
@@ -150,6 +150,32 @@ async def login(request: Request) -> Response:
     return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})
 
 
+async def register(request: Request) -> Response:
+    body = await read_model(request, schemas.Register)
+    client = client_of(request)
+
+    def sign_up(s):
+        user = signup.sign_up(s, body.email, body.password, body.confirm_password, client)
+        return user and accounts.create_session(s, user, client)
+
+    created = await in_db(sign_up)
+    if created is None:
+        return JSONResponse({"detail": signup.SIGN_UP_REQUESTED}, status_code=202)
+    record, token = created
+    return JSONResponse({"token": token, "expires_at": iso(record.expires_at)}, status_code=201)
+
+
+async def verify_email(request: Request) -> Response:
+    body = await read_model(request, schemas.VerifyEmail)
+    client = client_of(request)
+
+    def confirm(s):
+        return accounts.create_session(s, signup.verify_email(s, body.token, client), client)
+
+    record, token = await in_db(confirm)
+    return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})
+
+
 async def login_two_step(request: Request) -> Response:
     body = await read_model(request, schemas.LoginTwoStep)
     record, token = await in_db(two_step.complete_for_api, body.challenge, body.code, client_of(request))
@@ -266,6 +292,8 @@ ENDPOINTS: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {
     routes.API_LOGIN: {"POST": login},
     routes.API_LOGIN_TWO_STEP: {"POST": login_two_step},
     routes.API_LOGOUT: {"POST": logout},
+    routes.API_REGISTER: {"POST": register},
+    routes.API_VERIFY_EMAIL: {"POST": verify_email},
     routes.API_CHANGE_PASSWORD: {"PUT": change_password},
     routes.API_RESET_PASSWORD: {"POST": request_reset},
     routes.API_RESET_PASSWORD_CONFIRM: {"POST": confirm_reset},

@@ -114,6 +114,23 @@ ROUTES = {
         description="For an account with two-step sign-in the password alone yields no token: the answer is a "
         "challenge, valid for 5 minutes, that POST /api/login/two-step/ completes with a code.",
     ),
+    routes.API_REGISTER: Route(
+        "post", "register", "Sign up: the emailed link finishes creating the account.",
+        {
+            "202": _answer("Accepted: the same answer for every address.", s.SignUpRequested),
+            "201": _answer("Created and signed in (only with PWAPP_REQUIRE_EMAIL_VERIFICATION=off).", s.Token),
+        },
+        body=s.Register, example={"email": "alice@example.org", "password": OLD},
+        description="The answer is the same whether or not the address has an account, and also when sign-ups "
+        "for it are being throttled: a new address gets a confirmation link, a taken one a mail to its owner. "
+        "Only the address and password rules are checked here (400).",
+    ),
+    routes.API_VERIFY_EMAIL: Route(
+        "post", "verifyEmail", "Confirm an address with the token from its emailed link (once); answers a bearer token.",
+        {"200": _answer("Confirmed and signed in.", s.Token)},
+        body=s.VerifyEmail, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature"},
+        description="An expired, used or invalid token answers 400 with `errors.token` and a `reason` code.",
+    ),
     routes.API_LOGIN_TWO_STEP: Route(
         "post", "loginTwoStep", "Complete a two-step log-in with a code; answers the bearer token.",
         {"200": _answer("Signed in.", s.Token)}, refusals=("429",),
@@ -153,7 +170,7 @@ ROUTES = {
         {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
     ),
 }
-ANSWERS = (s.Token, s.Challenge, s.PasswordChanged, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
+ANSWERS = (s.Token, s.Challenge, s.PasswordChanged, s.SignUpRequested, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
 
 
 @lru_cache(maxsize=1)
@@ -168,7 +185,7 @@ def spec() -> dict[str, Any]:
             "title": "pwapp",
             "version": "1.0.0",
             "description": (
-                "Log in, log out, change, forget and reset a password. Request bodies are JSON objects of at "
+                "Sign up, confirm an address, log in, log out, change, forget and reset a password. Request bodies are JSON objects of at "
                 f"most {s.MAX_BODY_BYTES} bytes; strings hold at most {s.MAX_STRING_LENGTH} characters of "
                 "valid Unicode without NUL; unknown properties are ignored."
             ),

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from pwapp.security.passwords import is_storable
 from pwapp.services.passwords import RESET_REQUESTED
+from pwapp.services.signup import SIGN_UP_REQUESTED
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_STRING_LENGTH = 4096
@@ -66,6 +67,16 @@ NEW_PASSWORD = "Checked by the password policy (length, strength, not built from
 CONFIRM = "When present, must equal new_password."
 
 
+class Register(Body):
+    email: Text = Field(description="The new account's address; the emailed link confirms it.")
+    password: Text = Field(description=NEW_PASSWORD)
+    confirm_password: Text = Field(None, description="When present, must equal password.")
+
+
+class VerifyEmail(Body):
+    token: Text = Field(description="The `token` query parameter of the emailed confirmation link.")
+
+
 class ChangePassword(Body):
     current_password: Text = Field(description="The password in use now.")
     new_password: Text = Field(description=NEW_PASSWORD)
@@ -101,6 +112,10 @@ class PasswordChanged(Token):
     detail: Literal[PASSWORD_CHANGED]
 
 
+class SignUpRequested(BaseModel):
+    detail: Literal[SIGN_UP_REQUESTED]
+
+
 class ResetRequested(BaseModel):
     detail: Literal[RESET_REQUESTED]
 
@@ -116,5 +131,5 @@ class Detail(BaseModel):
 class Errors(BaseModel):
     errors: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(min_length=1)
     reason: Literal["invalid", "expired", "used", "superseded", "stale"] = Field(
-        None, description="Why a reset token was refused (reset confirmation only)."
+        None, description="Why a reset or verification token was refused (their confirmations only)."
     )
