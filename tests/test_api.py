@@ -608,7 +608,7 @@ async def test_the_document_describes_the_validation_the_api_does(client, auth):
     doc = (await client.get("/api/openapi.json")).json()
     paths = doc["paths"].items()
     bodies = [(m, p, op["requestBody"]) for p, ops in paths for m, op in ops.items() if "requestBody" in op]
-    assert len(bodies) == 5
+    assert len(bodies) == 7
     for method, path, body in bodies:
         schema = body["content"]["application/json"]["schema"]
         r = await client.request(method, path, json={}, headers=auth)

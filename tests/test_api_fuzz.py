@@ -91,6 +91,8 @@ def test_the_served_document_is_the_built_one():
         "/api/login/",
         "/api/login/two-step/",
         "/api/logout/",
+        "/api/register/",
+        "/api/verify-email/",
         "/change-password/",
         "/reset-password/",
         "/reset-password-confirm/",

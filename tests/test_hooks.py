@@ -21,10 +21,10 @@ from pwapp import hooks
 from pwapp.cli import users as users_cli
 from pwapp.db import utcnow
 from pwapp.events import EVENTS
-from pwapp.models import OutboxMessage, PasswordReset, ResetRequest, User, UserSession
+from pwapp.models import EmailVerification, OutboxMessage, PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
 from pwapp.security.passwords import verify_password
-from pwapp.services import accounts, notices, passwords, two_step
+from pwapp.services import accounts, notices, passwords, signup, two_step
 from pwapp.services.errors import (
     HookFailed,
     InvalidCode,
@@ -35,9 +35,10 @@ from pwapp.services.errors import (
 )
 from pwapp.web import api
 from pwapp.worker import work_once
-from tests.factories import ALICE, BOB, CLIENT, LINK_PREFIX, NEW, OLD, PHONE, sign_in, whoami
+from tests.factories import ALICE, BOB, CLIENT, LINK_PREFIX, NEW, OLD, PHONE, newest_verify_link, sign_in, whoami
 
 UNKNOWN = "nobody@example.org"
+CAROL = "carol@example.org"
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +102,22 @@ def queue_reset(engine, email: str = ALICE) -> str:
     work_once(engine)
     hooks.send_reset_links_with(notices.reset_link)
     return links[-1]
+
+
+def test_registered_fires_once_when_the_address_is_confirmed(app_db, seen):
+    """A sign-up is only an account once its link is used: queueing it and the worker's
+    unconfirmed account emit nothing (a purged one never existed for hooks); a reset link that
+    confirms an address emits it too."""
+    in_db(signup.request_sign_up, CAROL, NEW, NEW, CLIENT)
+    token = newest_verify_link(app_db, CAROL)
+    assert seen == []
+    carol = in_db(signup.verify_email, token, CLIENT)
+    assert seen == [event_now(seen[0], user_id=carol.id, email=CAROL, ip=CLIENT.ip, browser=CLIENT.browser)]
+    in_db(signup.request_sign_up, "dave@example.org", NEW, NEW, CLIENT)
+    newest_verify_link(app_db, "dave@example.org")
+    del seen[:]
+    in_db(passwords.reset_password, queue_reset(app_db, "dave@example.org"), OLD, OLD, PHONE)
+    assert kinds(seen) == ["ResetRequested", "ResetRequestHandled", "Registered", "ResetCompleted"]
 
 
 def raising(*args) -> None:
@@ -224,6 +241,12 @@ def _register(engine):
     return lambda: in_db(accounts.register, BOB.lower() + "@example.org", NEW, NEW, client=CLIENT)
 
 
+def _confirm(engine):
+    in_db(signup.request_sign_up, CAROL, NEW, NEW, CLIENT)
+    token = newest_verify_link(engine, CAROL)
+    return lambda: in_db(signup.verify_email, token, CLIENT)
+
+
 def _login(engine):
     return lambda: in_db(two_step.log_in, ALICE, OLD, CLIENT)
 
@@ -275,6 +298,8 @@ def _state(engine) -> tuple:
         count(engine, PasswordReset),
         count(engine, PasswordReset, PasswordReset.used_at.is_(None)),
         count(engine, OutboxMessage),
+        count(engine, User, User.email_verified_at.is_(None)),
+        count(engine, EmailVerification, EmailVerification.used_at.is_(None)),
     )
 
 
@@ -282,6 +307,7 @@ def _state(engine) -> tuple:
     "event, prepare",
     [
         (hooks.Registered, _register),
+        (hooks.Registered, _confirm),
         (hooks.LoggedIn, _login),
         (hooks.PasswordChanged, _change),
         (hooks.ResetRequested, _request),

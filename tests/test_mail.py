@@ -150,6 +150,23 @@ def test_every_template_renders_text_and_html(template, context, subject):
         assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
 
 
+@pytest.mark.parametrize(
+    ("template", "context", "subject", "words"),
+    [
+        ("verify_email", {"verify_url": RESET_URL, "expires_hours": 24}, "Finish creating your pwapp account",
+         "expires in 24 hours"),
+        ("sign_up_attempt", NOTICE_CONTEXT | {"login_url": f"{BASE_URL}/auth/login"},
+         "Someone tried to sign up for pwapp with your address", "Nothing was changed."),
+    ],
+)
+def test_sign_up_mails_render_text_and_html(template, context, subject, words):
+    rendered = render(template, context, mail_settings())
+    assert rendered.subject == subject and words in rendered.text
+    for value in context.values():
+        assert str(value) in rendered.text
+    assert "<script>" not in rendered.html
+
+
 def test_reset_mail_says_once_expiry_and_ignore():
     text = render("password_reset", RESET_CONTEXT, mail_settings()).text
     assert "works once" in text and "expires in 30 minutes" in text and "ignore" in text

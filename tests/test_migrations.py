@@ -14,11 +14,11 @@ from pwapp.settings import ROOT
 from tests.services import service_url
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "alembic"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -54,4 +54,18 @@ def test_upgrading_again_keeps_existing_rows(database_url):
     upgrade(database_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT email FROM \"user\"")).scalars().all() == ["kept@example.org"]
+    engine.dispose()
+
+
+def test_accounts_made_before_verification_count_as_verified(database_url):
+    upgrade(database_url, "0005")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO \"user\" (email, password_hash, password_changed_at, created_at, is_active) "
+            "VALUES ('old@example.org', 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, true)"
+        ))
+    upgrade(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT email_verified_at IS NOT NULL FROM \"user\"")).scalars().all() == [True]
     engine.dispose()

@@ -116,7 +116,8 @@ def test_dead_sessions_go_after_retention_and_unredeemed_tickets_soon_after_expi
 
     result = purge(engine, retention=RETENTION, idle=IDLE, now=now)
 
-    assert result.deleted == {"tickets": 1, "sessions": 3, "resets": 0, "mail": 0, "challenges": 0, "recovery_codes": 0}
+    assert result.deleted == {"tickets": 1, "sessions": 3, "resets": 0, "mail": 0, "challenges": 0, "recovery_codes": 0,
+                              "verify_links": 0, "unverified_accounts": 0}
     assert result.finished
     assert ids(db, sessions) == kept
     assert [s.id for s in active_sessions(db, alice)] == listed

@@ -13,14 +13,14 @@ from passlib.hash import argon2
 from reflex.state import State
 from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 import pwapp.pwapp  # noqa: F401  (builds the app, registering every state)
 from pwapp import db
-from pwapp.models import User
+from pwapp.models import SignUpRequest, User
 from pwapp.routes import current as current_routes
-from pwapp.services import accounts
-from pwapp.services.errors import BrowserNotBound
+from pwapp.services import accounts, signup
+from pwapp.services.errors import BrowserNotBound, EmailNotVerified
 from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
@@ -100,7 +100,7 @@ def make_user(email="user@example.org", password=PASSWORD, password_hash=None) -
 
 
 def _raw_user(s, email, password_hash):
-    user = User(email=email, password_hash=password_hash)
+    user = User(email=email, password_hash=password_hash, email_verified_at=db.utcnow())
     s.add(user)
     s.flush()
     return user
@@ -116,7 +116,37 @@ def test_state_manager_keeps_connection_headers_off_disk():
     assert str(config.state_manager_mode.value if hasattr(config.state_manager_mode, "value") else config.state_manager_mode) == "memory"
 
 
-async def test_register_signs_in_and_keeps_no_password():
+async def test_register_answers_alike_for_a_new_and_a_taken_address_and_keeps_no_password():
+    make_user("taken@example.org")
+    answers = []
+    for email in ("New@Example.org", "taken@example.org"):
+        root, state = connect(RegisterState, path="/auth/register")
+        events = await run(RegisterState.submit, state, {"email": email, "new_password": PASSWORD,
+                                                          "confirm_password": PASSWORD})
+        answers.append((events, state.errors, state.notice, state.sent))
+        assert_never_kept(root, PASSWORD)
+    assert answers[0] == answers[1] == ([None], {}, signup.SIGN_UP_REQUESTED, True)  # no navigation: the same page
+    with db.session() as s:
+        assert accounts.find_user(s, "new@example.org") is None  # the worker makes it; the link confirms it
+        assert [r.email for r in s.exec(select(SignUpRequest)).all()] == ["new@example.org", "taken@example.org"]
+
+
+async def test_an_unconfirmed_account_is_offered_a_new_link_only_for_the_right_password():
+    with db.session() as s:
+        signup.request_sign_up(s, "new@example.org", PASSWORD, PASSWORD, accounts.Client())
+    mails(db.engine())  # the worker makes the unconfirmed account
+    root, state = connect(LoginState, path="/auth/login")
+    await run(LoginState.submit, state, {"email": "new@example.org", "password": NEW_PASSWORD})
+    assert (state.errors, state.unverified) == ({"form": ["Email or password is incorrect."]}, False)
+    await run(LoginState.submit, state, {"email": "new@example.org", "password": PASSWORD})
+    assert (state.errors, state.unverified) == ({"form": [EmailNotVerified.message]}, True)
+    await run(LoginState.resend, state)
+    assert (state.errors, state.notice, state.unverified) == ({}, signup.LINK_REQUESTED, False)
+    assert [m.template for m in mails(db.engine(), recipient="new@example.org")] == ["verify_email", "verify_email"]
+    assert_never_kept(root, PASSWORD, NEW_PASSWORD)
+
+
+async def test_register_without_verification_signs_in_and_keeps_no_password(without_verification):
     root, state = connect(RegisterState, path="/auth/register")
     events = await run(RegisterState.submit, state,
                        {"email": "New@Example.org", "new_password": PASSWORD, "confirm_password": PASSWORD})
@@ -151,7 +181,7 @@ async def test_login_ignores_a_foreign_next():
     assert "evil.example" not in scripts(events) and "next=/account" in scripts(events)
 
 
-async def test_a_browser_without_the_binding_cookie_is_told_to_reload():
+async def test_a_browser_without_the_binding_cookie_is_told_to_reload(without_verification):
     """No ticket without a binding: login, register and change password say so on the form."""
     user = make_user()
     told = {"form": [BrowserNotBound.message]}
@@ -280,7 +310,7 @@ async def test_a_slow_hash_does_not_hold_up_another_users_page():
     assert "/auth/session?ticket=" in str(await a_done)
 
 
-async def test_pages_show_a_password_rules_message_and_a_failed_hooks_notice():
+async def test_pages_show_a_password_rules_message_and_a_failed_hooks_notice(without_verification):
     from pwapp import hooks
     from pwapp.services.errors import HookFailed
 

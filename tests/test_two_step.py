@@ -280,7 +280,8 @@ def test_new_recovery_codes_wait_sealed_for_their_session_and_are_taken_once(eng
     assert two_step.take_recovery_codes(db, whoami(db, laptop)[1], now=shown_by) == []  # never after they expire
     assert purge(engine, retention=timedelta(days=30), idle=timedelta(days=7), now=shown_by).deleted["recovery_codes"] == 0
     assert purge(engine, retention=timedelta(days=30), idle=timedelta(days=7), now=shown_by + STEP).deleted == {
-        "tickets": 0, "sessions": 0, "resets": 0, "mail": 0, "challenges": 0, "recovery_codes": 1
+        "tickets": 0, "sessions": 0, "resets": 0, "mail": 0, "challenges": 0, "recovery_codes": 1, "verify_links": 0,
+        "unverified_accounts": 0,
     }
     assert len(new_codes) == 10 and db.exec(select(RecoveryCodesToShow)).first() is None
 
