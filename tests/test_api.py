@@ -29,8 +29,10 @@ import pwapp.db
 from pwapp.db import utcnow
 from pwapp.models import PasswordReset
 from pwapp.models.outbox import DISCARDED, PENDING
-from pwapp.services import passwords
+from pwapp.services import passwords, signup
 from pwapp.services.errors import (
+    EmailNotVerified,
+    EmailTaken,
     IncorrectCurrentPassword,
     InvalidCredentials,
     InvalidEmail,
@@ -46,7 +48,7 @@ from pwapp.services.errors import (
 from pwapp.settings import settings
 from pwapp.web import api, cookies
 from pwapp.web.middleware import security_headers
-from tests.factories import ALICE, LINK_PREFIX, NEW, OLD, RESET_LINK, mails, newest_link
+from tests.factories import ALICE, LINK_PREFIX, NEW, OLD, RESET_LINK, mails, newest_link, newest_verify_link
 from tests.factories import BOB as OTHER
 
 MB = 1024 * 1024
@@ -394,6 +396,8 @@ ROUTES = [
     ("PUT", "/change-password/", {"current_password": OLD, "new_password": NEW}),
     ("POST", "/reset-password/", {"email": ALICE}),
     ("POST", "/reset-password-confirm/", {"token": "t", "new_password": NEW}),
+    ("POST", "/api/register/", {"email": "carol@example.org", "password": NEW}),
+    ("POST", "/api/verify-email/", {"token": "t"}),
 ]
 ROUTE_IDS = [path for _, path, _ in ROUTES]
 
@@ -616,3 +620,43 @@ async def test_the_document_describes_the_validation_the_api_does(client, auth):
         typed = {name for name, prop in schema["properties"].items() if "type" in prop}
         r = await client.request(method, path, json=dict.fromkeys(schema["properties"], []), headers=auth)
         assert set(errors(r)) == typed, path
+
+
+# --- sign-up and address confirmation -------------------------------------------------------
+
+
+async def test_register_answers_alike_for_a_new_and_a_taken_address(client, engine, alice):
+    answers = [await client.post("/api/register/", json={"email": email, "password": NEW})
+               for email in ("carol@example.org", ALICE)]
+    assert [(r.status_code, r.json()) for r in answers] == [(202, {"detail": signup.SIGN_UP_REQUESTED})] * 2
+    assert answers[0].headers.keys() == answers[1].headers.keys()
+    assert [m.template for m in mails(engine)] == ["verify_email", "sign_up_attempt"]
+    r = await client.post("/api/login/", json={"email": "carol@example.org", "password": NEW})
+    assert (r.status_code, r.json()) == (400, {"errors": {"form": [EmailNotVerified.message]}})
+
+
+async def test_register_refuses_bad_fields_alike_for_every_address(client, alice):
+    for email in ("carol@example.org", ALICE):
+        r = await client.post("/api/register/", json={"email": email, "password": "short", "confirm_password": "x"})
+        assert r.status_code == 400 and set(r.json()["errors"]) == {"new_password", "confirm_password"}
+
+
+async def test_verify_email_answers_a_token_once(client, engine):
+    await client.post("/api/register/", json={"email": "carol@example.org", "password": NEW})
+    token = newest_verify_link(engine, "carol@example.org")
+    r = await client.post("/api/verify-email/", json={"token": token})
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/logout/", headers=bearer(r.json()["token"]))
+    assert r.status_code == 204
+    r = await client.post("/api/verify-email/", json={"token": token})
+    assert r.status_code == 400 and r.json()["reason"] == "used" and "token" in r.json()["errors"]
+    r = await client.post("/api/verify-email/", json={"token": "garbage"})
+    assert r.status_code == 400 and r.json()["reason"] == "invalid"
+    await login(client, "carol@example.org", NEW)
+
+
+async def test_register_without_verification_answers_a_token_or_says_taken(client, alice, without_verification):
+    r = await client.post("/api/register/", json={"email": "carol@example.org", "password": NEW})
+    assert r.status_code == 201 and r.json()["token"]
+    r = await client.post("/api/register/", json={"email": ALICE, "password": NEW})
+    assert (r.status_code, r.json()) == (400, {"errors": {"email": [EmailTaken.message]}})

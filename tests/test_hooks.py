@@ -35,7 +35,18 @@ from pwapp.services.errors import (
 )
 from pwapp.web import api
 from pwapp.worker import work_once
-from tests.factories import ALICE, BOB, CLIENT, LINK_PREFIX, NEW, OLD, PHONE, newest_verify_link, sign_in, whoami
+from tests.factories import (
+    ALICE,
+    BOB,
+    CLIENT,
+    LINK_PREFIX,
+    NEW,
+    OLD,
+    PHONE,
+    newest_verify_link,
+    sign_in,
+    whoami,
+)
 
 UNKNOWN = "nobody@example.org"
 CAROL = "carol@example.org"

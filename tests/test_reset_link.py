@@ -8,6 +8,7 @@ httpx's ASGI transport; services run on SQLite and PostgreSQL like the other ser
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import httpx
@@ -57,6 +58,13 @@ def production_stack():
 
 @pytest.fixture
 async def client(engine, monkeypatch):
+    async with browser_client(engine, monkeypatch) as c:
+        yield c
+
+
+@asynccontextmanager
+async def browser_client(engine, monkeypatch):
+    """An HTTP client for `production_stack` on `engine`, holding its binding cookie."""
     monkeypatch.setattr(pwapp.db, "engine", lambda: engine)
     transport = httpx.ASGITransport(app=production_stack(), raise_app_exceptions=False)
     # A browser that already holds its binding cookie (every page answer gives one), so any
