@@ -8,7 +8,9 @@ Series (each at `--concurrency` closed-loop workers, aiohttp on uvloop over keep
   unloaded (concurrency 1) in alternating blocks, so a per-branch cost is not averaged away;
 * change-password: every worker owns its users, alternates two strong passwords and uses
   the token each answer returns (the caller's old token dies);
-* reset-confirm: one fresh link per user, read from the outbox table, confirmed once.
+* reset-confirm: one fresh link per user, read from the outbox table, confirmed once;
+* register (sign-up with verification): new and taken addresses 1:1 in one shuffled run, each
+  taken address at most once; both hash the password and queue one row, so their p50s match.
 
 Throttles are real and stay on. The bench keeps every measured request under them instead:
 each known address is asked for a link at most 3 times in the hour (twice in the
@@ -83,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="reset-request rounds, loaded (--requests each) and unloaded (--serial-requests each), the worker idle in between (default 5)")
     parser.add_argument("--hash-requests", type=int, default=None, help="requests per hash-bound series: change-password, reset-confirm (default: --requests)")
     parser.add_argument("--serial-requests", type=int, default=200, help="extra reset-request known+unknown pairs at concurrency 1, for unloaded latency (default 200; 0 to skip)")
+    parser.add_argument("--register-requests", type=int, default=60, help="sign-ups per branch: new and taken addresses each (default 60; 0 to skip)")
     parser.add_argument("--hash-samples", type=int, default=20, help="in-process hash/verify samples (default 20)")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for the server (the prod build is slow)")
     parser.add_argument("--no-markdown", action="store_true", help=f"do not rewrite {LATEST_MD.relative_to(ROOT)}")
@@ -93,8 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("users", "concurrency", "requests", "rounds", "hash_requests", "hash_samples"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.serial_requests < 0:
-        parser.error("--serial-requests must be 0 or more")
+    if args.serial_requests < 0 or args.register_requests < 0:
+        parser.error("--serial-requests and --register-requests must be 0 or more")
     if args.users < args.concurrency:
         parser.error("--users must be at least --concurrency (each worker owns its users)")
     return args
@@ -291,6 +294,7 @@ def users_needed(args: argparse.Namespace) -> int:
     """The change pool; one user per confirmed link; one known address per two reset requests."""
     return max(
         args.users,
+        args.register_requests,
         args.hash_requests + serial_confirms(args),
         math.ceil((args.requests + args.serial_requests) * args.rounds / 2),
     )
@@ -379,6 +383,25 @@ async def run_series(
                 "password_reset_rows_created": rows,
                 "throttled_or_lost": {"known": sent - rows["known"], "unknown": sent - rows["unknown"]},
             }
+
+        # --- register: new and taken addresses 1:1, shuffled; each taken address signs up once.
+        n = args.register_requests
+        if n > 0:
+            log(f"register: {n} new + {n} taken addresses, shuffled, concurrency {c}")
+            new, taken = Series("new", c), Series("taken", c)
+
+            def register_job(email: str):
+                body = {"email": email, "password": PASSWORD_B}
+                return lambda cl: cl.post("/api/register/", json=body, headers=forwarded_for())
+
+            jobs = [(new, register_job(f"signup-{run_id}-{i:05d}@example.com")) for i in range(n)]
+            jobs += [(taken, register_job(e)) for e in emails[-n:]]
+            random.Random(0).shuffle(jobs)
+            used = usage()
+            new.wall = taken.wall = await run_jobs(jobs, c, client)
+            series["register_new"] = new.summary()
+            series["register_taken"] = taken.summary() | used.summary(2 * n)
+            log(f"worker idle after {await worker_idle()} s")  # the sign-ups' mail is not the next series' load
 
         # --- change-password: log the pool in, then rotate passwords with the returned token.
         pool = emails[: args.users]
@@ -483,6 +506,7 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
         "reset_request_p50_ms_concurrency_1": series.get("reset_request_all_c1", {}).get("p50_ms"),
         "known_unknown_p50_ratio": ratios["loaded"],
         "known_unknown_p50_ratio_concurrency_1": ratios["unloaded"],
+        "register_new_taken_p50_ratio": _p50_ratio(series, "register_new", "register_taken"),
         "confirm_p50_ms": confirm.get("p50_ms"),
         "confirm_p50_ms_concurrency_1": series.get("reset_confirm_c1", {}).get("p50_ms"),
         "how": [
@@ -497,6 +521,8 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
             "known_unknown_p50_ratio_in_0.95_1.05 holds only if the ratio is in range both loaded "
             "(1:1, shuffled) and unloaded (alternating blocks): mixing alone shares the worker's "
             "work between known and unknown requests and would hide a timing difference.",
+            "register_new_taken_p50_ratio = p50 of sign-ups for new addresses / p50 for taken ones, "
+            "1:1 in one shuffled run (each answer is 202, the same words).",
         ],
     }
     verdict = {
@@ -506,6 +532,9 @@ def targets(series: dict, hash_bound: float, hash_ms: dict, parallel_pairs: floa
         and all(_clean(s) for name, s in series.items() if name.startswith("reset_request_"))
         and all(TARGET_RATIO_RANGE[0] <= r <= TARGET_RATIO_RANGE[1] for r in measured),
         "confirm_p50_ms<150": _clean(confirm) and confirm["p50_ms"] < TARGET_CONFIRM_P50_MS,
+        "register_new_taken_p50_ratio_in_0.95_1.05": _clean(series.get("register_new"))
+        and _clean(series.get("register_taken"))
+        and TARGET_RATIO_RANGE[0] <= (detail["register_new_taken_p50_ratio"] or 0) <= TARGET_RATIO_RANGE[1],
     }
     return verdict, detail
 
@@ -516,8 +545,11 @@ def _clean(series: dict | None) -> bool:
 
 
 def _ratio(series: dict, label: str) -> float | None:
-    k = series.get(f"reset_request_known{label}", {}).get("p50_ms")
-    u = series.get(f"reset_request_unknown{label}", {}).get("p50_ms")
+    return _p50_ratio(series, f"reset_request_known{label}", f"reset_request_unknown{label}")
+
+
+def _p50_ratio(series: dict, top: str, bottom: str) -> float | None:
+    k, u = series.get(top, {}).get("p50_ms"), series.get(bottom, {}).get("p50_ms")
     return round(k / u, 3) if k and u else None
 
 
@@ -560,6 +592,8 @@ def markdown(result: dict) -> str:
         )
         + row("Reset request, known (unloaded)", "reset_request_known_c1", "")
         + row("Reset request, unknown (unloaded)", "reset_request_unknown_c1", "")
+        + row("Register, new address", "register_new", "1:1 with taken, shuffled; req/s: its share")
+        + row("Register, taken address", "register_taken", "each address once")
         + row("Change password", "change_password", f"{detail['change_rps_ratio']} × hash-bound limit")
         + row("Reset confirm", "reset_confirm", "each link once")
         + row("Reset confirm (unloaded)", "reset_confirm_c1", "")
@@ -586,6 +620,8 @@ def markdown(result: dict) -> str:
         f"| loaded: 1:1, shuffled; unloaded: alternating blocks of {SERIAL_BLOCK} |\n"
         f"| reset-confirm p50 < 150 ms | {detail['confirm_p50_ms']} | {ok(t['confirm_p50_ms<150'])} "
         f"| {detail['confirm_p50_ms_concurrency_1']} ms at concurrency 1 |\n"
+        f"| register new/taken p50 ratio in 0.95–1.05 | {detail['register_new_taken_p50_ratio']} "
+        f"| {ok(t['register_new_taken_p50_ratio_in_0.95_1.05'])} | 1:1, shuffled, one run |\n"
     )
 
 

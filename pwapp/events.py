@@ -12,7 +12,8 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Registered:
-    """An account was created (sign-up page or `python -m pwapp users create`)."""
+    """An account really exists: its address was confirmed (its emailed link or a reset link was
+    used), or it was made at once (`users create`, sign-up with verification off)."""
 
     user_id: int
     email: str
@@ -35,7 +36,8 @@ class LoggedIn:
 
 @dataclass(frozen=True)
 class LoginFailed:
-    """A log-in was refused: wrong password, unknown or inactive account alike, or throttled.
+    """A log-in was refused: wrong password, unknown or inactive account alike, throttled, or
+    (right password) an address not confirmed yet.
     `email` is the address as typed (normalized); nothing says whether it has an account.
     `second_step`: the password was right, and the code that followed was wrong or throttled."""
 

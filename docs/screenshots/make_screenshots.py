@@ -61,7 +61,7 @@ def capture(browser, base_url: str, mailbox: Mailbox, variant: str, options: dic
         expect(page.get_by_text("Strength:")).to_be_visible()
         shoot(page, "register", variant)
 
-        ui = UI(base_url)
+        ui = UI(base_url, mailbox)
         ui.register(page, email)
         ui.login(other.new_page(), email)  # a second session for the list
         page.goto("/account")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from pwapp.services.signup import SIGN_UP_REQUESTED
 from tests.app_server import AppServer
 from tests.mail_server import MailServer
 
@@ -259,10 +260,12 @@ LOGIN_URL = re.compile(r"^[^?]*/auth/login/?(\?.*)?$")
 class UI:
     """What a user does, in the words of the pages."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, mailbox: Mailbox):
         self.base_url = base_url
+        self.mailbox = mailbox
 
-    def register(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
+    def sign_up(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
+        """Submit the sign-up form and see the answer every address gets."""
         from playwright.sync_api import expect
 
         page.goto("/auth/register")
@@ -270,6 +273,21 @@ class UI:
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_label("Confirm password", exact=True).fill(password)
         page.get_by_role("button", name="Create account").click()
+        expect(page.get_by_text(SIGN_UP_REQUESTED)).to_be_visible()
+
+    def verify_link(self, email: str, count: int = 1) -> str:
+        """The confirmation link of the `count`-th "Finish creating" mail to `email`."""
+        message = self.mailbox.wait_for(email, subject="Finish creating", count=count)[count - 1]
+        (link,) = re.findall(r"https?://\S+/verify-email\?token=\S+", text_of(message))
+        return link
+
+    def register(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
+        """Sign up, open the emailed link, confirm, and land signed in."""
+        from playwright.sync_api import expect
+
+        self.sign_up(page, email, password)
+        page.goto(self.verify_link(email))
+        page.get_by_role("button", name="Confirm").click()
         expect(page).to_have_url(ACCOUNT_URL)
         expect(page.locator("#signed-in-email")).to_have_text(email)
 
@@ -315,5 +333,5 @@ class UI:
 
 
 @pytest.fixture(scope="session")
-def ui(base_url) -> UI:
-    return UI(base_url)
+def ui(base_url, mailbox) -> UI:
+    return UI(base_url, mailbox)
