@@ -43,6 +43,7 @@ from pwapp.services.errors import (
     TwoStepAlreadyOn,
     TwoStepOff,
 )
+from pwapp.settings import settings
 
 CHALLENGE_SECONDS = 300
 CODES_SHOWN_SECONDS = 300  # new recovery codes not shown by then are never shown
@@ -285,7 +286,7 @@ def pending_enrolment(db: Session, user: User) -> Enrolment:
     """The secret of an enrolment waiting for its first code, as text and QR code; TwoStepOff
     when none was started, TwoStepAlreadyOn once it is confirmed."""
     secret = unseal(_pending_record(db, user).secret_sealed)
-    return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email)))
+    return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email, settings.product_name)))
 
 
 def confirm_enrolment(
