@@ -48,6 +48,14 @@ def test_importing_every_module_neither_exits_nor_writes_files(tmp_path):
     assert created == set()  # Reflex's own .states folder aside: no .secret_key, no database
 
 
+def test_every_public_name_resolves_after_import_pwapp():
+    code = "import pwapp; print(*pwapp.__all__); print(*(n for n in pwapp.__all__ if getattr(pwapp, n) is not None))"
+    result = run(code, PWAPP_SECRET_KEY="k" * 40)
+    assert result.returncode == 0, result.stderr
+    listed, resolved = (line.split() for line in result.stdout.splitlines())
+    assert resolved == listed and {"install", "AuthState", "hooks", "events", "configure"} <= set(listed)
+
+
 def test_settings_can_be_given_in_code():
     code = (
         "from pwapp.settings import configure, settings\n"
