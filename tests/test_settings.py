@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pwapp.settings import ROOT
+from tests import ROOT
 
 # pwapp.pwapp is left out: it is the standalone app, and importing it installs pwapp (which loads
 # the settings, as `make run` must).
@@ -39,7 +39,7 @@ def files_under(folder: Path) -> set[str]:
 
 
 def test_importing_every_module_neither_exits_nor_writes_files(tmp_path):
-    # A copy of the package, so ROOT (where .secret_key and pwapp.db would go) is a fresh folder.
+    # A copy of the package in a fresh folder, run from there (where .secret_key and pwapp.db would go).
     shutil.copytree(ROOT / "pwapp", tmp_path / "pwapp", ignore=shutil.ignore_patterns("__pycache__"))
     before = files_under(tmp_path)
     result = run(IMPORT_EVERY_MODULE, cwd=tmp_path, PWAPP_RETENTION_DAYS="zero", PYTHONDONTWRITEBYTECODE="1")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import ROOT
 from tests.app_server import AppServer
 from tests.mail_server import MailServer
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PWAPP_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
