@@ -2,13 +2,16 @@
 
 The public API (importing `pwapp` loads nothing else; each name is imported at first use):
 
-- `install(app, prefix="/auth", account_prefix="/account", settings=None)`: add the pages, HTTP
-  routes, middleware and worker to your `rx.App`.
+- `install(app, prefix="/auth", account_prefix="/account", settings=None, product_name=None,
+  layout=None)`: add the pages, HTTP routes, middleware and worker to your `rx.App`, under your
+  product's name and, optionally, your page layout.
 - `configure(**overrides)` / `get_settings()`: the settings (`PWAPP_*` variables, with values
   given in code on top; call `configure` before `install`); `Settings`, `SettingsError`.
 - `AuthState`: protect a page with `on_load=AuthState.require_login`; its state (or a subclass's)
   then has the signed-in `user_id` and `email`.
 - `current_user_info(db, session_token)` -> `UserInfo(id, email)` or None: the same, for your services.
+- `hooks`: react to account events (`hooks.on(hooks.PasswordChanged)`…) and add password rules;
+  `events`: the events' records.
 """
 
 from importlib import import_module
@@ -24,10 +27,13 @@ _EXPORTS = {
     "current_user_info": "pwapp.services.accounts",
     "UserInfo": "pwapp.services.accounts",
 }
-__all__ = sorted(_EXPORTS)
+_MODULES = ("hooks", "events")
+__all__ = sorted([*_EXPORTS, *_MODULES])
 
 
 def __getattr__(name: str) -> object:
+    if name in _MODULES:
+        return import_module(f"pwapp.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'pwapp' has no attribute {name!r}")
     return getattr(import_module(_EXPORTS[name]), name)

@@ -98,6 +98,19 @@ class ResetCompleted:
 
 
 @dataclass(frozen=True)
+class TwoStepChanged:
+    """Two-step sign-in was turned on or off, or its recovery codes replaced. `change`: "enabled",
+    "disabled" (by the owner, or by an operator: ip "" and browser "operator") or "codes_regenerated"."""
+
+    user_id: int
+    email: str
+    change: str
+    ip: str
+    browser: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class SessionRevoked:
     """A session (or a log-in not yet finished) was signed out. `reason`: "logout" (by itself),
     "revoked" (from the account page), "password_changed", "password_reset", "operator" or
@@ -117,5 +130,6 @@ EVENTS = (
     ResetRequested,
     ResetRequestHandled,
     ResetCompleted,
+    TwoStepChanged,
     SessionRevoked,
 )

@@ -34,6 +34,7 @@ from pwapp.events import (
     ResetRequested,
     ResetRequestHandled,
     SessionRevoked,
+    TwoStepChanged,
 )
 from pwapp.services import notices
 from pwapp.services.errors import AccountError, HookFailed
@@ -47,6 +48,7 @@ __all__ = [
     "ResetRequestHandled",
     "ResetRequested",
     "SessionRevoked",
+    "TwoStepChanged",
     "add_password_rule",
     "off",
     "on",
@@ -64,7 +66,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Registry:
     in_transaction: dict[type, list[Callable]] = field(
-        default_factory=lambda: {PasswordChanged: [notices.password_changed], ResetCompleted: [notices.password_reset_done]}
+        default_factory=lambda: {
+            PasswordChanged: [notices.password_changed],
+            ResetCompleted: [notices.password_reset_done],
+            TwoStepChanged: [notices.two_step_changed],
+        }
     )
     after_commit: dict[type, list[Callable]] = field(default_factory=dict)
     password_rules: list[PasswordRule] = field(default_factory=list)

@@ -18,7 +18,11 @@ from dotenv import load_dotenv
 
 from pwapp.files import publish_once, tighten
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def app_dir() -> Path:
+    """The folder the app runs in (where its rxconfig.py is): home of `.env`, `.secret_key`, and
+    the default SQLite file and mail folder, whether pwapp is a checkout or an installed package."""
+    return Path.cwd()
 
 
 class SettingsError(ValueError):
@@ -65,7 +69,7 @@ def _secret_key(source: Mapping[str, str], env: str) -> str:
         return key
     if env == "production":
         raise SettingsError("PWAPP_SECRET_KEY is required when PWAPP_ENV=production")
-    path = ROOT / ".secret_key"
+    path = app_dir() / ".secret_key"
     if not path.exists():
         publish_once(path, secrets.token_urlsafe(48).encode())
     tighten(path)  # a key file from an older version may be readable by others
@@ -128,7 +132,7 @@ class Settings:
         unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
         if unknown:
             raise SettingsError(f"unknown setting {unknown[0]!r}")
-        load_dotenv(ROOT / ".env", override=False)
+        load_dotenv(app_dir() / ".env", override=False)
         source = {**os.environ, **{f"PWAPP_{k.upper()}": str(v) for k, v in overrides.items() if v is not None}}
         env = _choice(source, "PWAPP_ENV", "development", ("development", "production"))
         mail_backend = _choice(source, "PWAPP_MAIL_BACKEND", "console", ("console", "file", "smtp"))
@@ -142,7 +146,7 @@ class Settings:
             product_name=" ".join(source.get("PWAPP_PRODUCT_NAME", "").split()) or "pwapp",
             base_url=_base_url(source),
             secret_key=_secret_key(source, env),
-            database_url=source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{ROOT / 'pwapp.db'}",
+            database_url=source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{app_dir() / 'pwapp.db'}",
             redis_url=source.get("PWAPP_REDIS_URL", "").strip() or None,
             session_idle_minutes=_int(source, "PWAPP_SESSION_IDLE_MINUTES", 60 * 24 * 7),
             session_max_hours=_int(source, "PWAPP_SESSION_MAX_HOURS", 24 * 30),
@@ -156,7 +160,7 @@ class Settings:
             trusted_proxy_hops=_int(source, "PWAPP_TRUSTED_PROXY_HOPS", 0, minimum=0),
             mail_backend=mail_backend,
             mail_from=mail_from,
-            mail_dir=Path(source.get("PWAPP_MAIL_DIR", "").strip() or ROOT / "var" / "mail"),
+            mail_dir=Path(source.get("PWAPP_MAIL_DIR", "").strip() or app_dir() / "var" / "mail"),
             smtp_host=smtp_host,
             smtp_port=_int(source, "PWAPP_SMTP_PORT", 465 if security == "ssl" else 587),
             smtp_username=source.get("PWAPP_SMTP_USERNAME", ""),

@@ -21,9 +21,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Self
 
+from tests import ROOT
 from tests.mail_server import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 
 

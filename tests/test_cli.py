@@ -163,6 +163,31 @@ def test_deactivate_ends_sessions_for_good_and_revoke_sessions_counts(users, cli
         assert current_session(s, token) is None
 
 
+@pytest.mark.parametrize("command", ["set-password", "deactivate", "activate", "sessions", "revoke-sessions", "two-step-off"])
+@pytest.mark.parametrize("address, words", [("nobody@example.com", "No account has this email address."),
+                                             ("not an address", "email")])
+def test_an_unknown_or_malformed_address_is_refused_in_one_line(users, cli_db, command, address, words):
+    with Session(cli_db) as s:
+        make_user(s)
+    done = users(command, address, stdin=f"{NEW}\n")
+    assert done.returncode == 1 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and words in done.stderr, done.stderr
+    with Session(cli_db) as s:
+        assert authenticate(s, ALICE, OLD, CLIENT)  # nothing changed for the one account there is
+
+
+@pytest.mark.parametrize("argv", [["users", "list"], ["users", "deactivate", ALICE], ["resets", "purge"]])
+def test_a_database_without_tables_is_one_line_not_a_traceback(env, tmp_path, argv):
+    blank = env | {"PWAPP_DATABASE_URL": f"sqlite:///{tmp_path}/blank.db"}
+    done = subprocess.run([sys.executable, "-m", "pwapp", *argv], capture_output=True, text=True, cwd=ROOT,
+                          env=blank, timeout=120, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"python -m pwapp {argv[0]}: error: the database cannot be used (OperationalError); "
+        "is it created and migrated (`alembic upgrade head`)?"
+    ]
+
+
 def test_two_step_off_lets_an_owner_without_app_or_codes_back_in_and_tells_them(users, cli_db):
     with Session(cli_db, expire_on_commit=False) as s:
         alice = make_user(s)

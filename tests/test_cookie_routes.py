@@ -180,6 +180,15 @@ async def test_unknown_tickets_get_a_page_not_an_error(http, users, query):
     assert r.status_code == 403 and session_cookie() not in set_cookies(r)
 
 
+async def test_the_server_pages_layout_can_be_replaced(http, users, tmp_path, monkeypatch):
+    (tmp_path / "_page.html").write_text(
+        "<!doctype html><html lang=en><title>Acme</title><main class=acme>{% block main %}{% endblock %}</main></html>"
+    )
+    monkeypatch.setenv("PWAPP_PAGE_TEMPLATES", str(tmp_path))
+    r = await get(http, "/auth/session?ticket=made-up", Browser().cookie(), SAME_ORIGIN)
+    assert r.status_code == 403 and '<main class=acme>' in r.text and "Request refused" in r.text
+
+
 # --- /auth/session/end: no log-out from another site, none of a live session -------------------
 
 

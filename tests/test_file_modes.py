@@ -21,7 +21,8 @@ from pwapp.mail.backends import FileBackend
 from pwapp.mail.compose import build_message
 from pwapp.models.outbox import OutboxMessage
 from pwapp.security.sealing import seal
-from pwapp.settings import ROOT, get_settings
+from pwapp.settings import get_settings
+from tests import ROOT
 
 
 def mode(path: Path) -> int:
@@ -94,7 +95,7 @@ os.umask(0o022)
 import pwapp.settings as s
 
 folder = Path(sys.argv[1])
-s.ROOT = folder
+os.chdir(folder)
 del os.environ["PWAPP_SECRET_KEY"]
 seen, busy = [], False
 
@@ -135,7 +136,7 @@ def test_secret_key_file_left_readable_is_tightened(tmp_path, monkeypatch, permi
     key_file = tmp_path / ".secret_key"
     key_file.write_text("k" * 64)
     assert oct(mode(key_file)) == "0o644"
-    monkeypatch.setattr(pwapp.settings, "ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PWAPP_SECRET_KEY")
     assert pwapp.settings._secret_key({}, "development") == "k" * 64
     assert oct(mode(key_file)) == "0o600"

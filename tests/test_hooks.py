@@ -183,6 +183,22 @@ def test_every_action_emits_its_event_once_and_no_payload_holds_a_secret(app_db,
     in_db(accounts.sign_out_everywhere, alice)
     assert [(e.session_id, e.reason) for e in seen] == [(api_session.id, "logout"), (other.id, "operator")]
 
+    del seen[:]
+    with pwdb.session() as s:
+        user = s.get(User, alice.id)
+        kept, _ = accounts.create_session(s, user, CLIENT)
+        dropped, _ = accounts.create_session(s, user, PHONE)
+        two_step.start_enrolment(s, user, OLD)
+        secret = two_step.pending_enrolment(s, user).secret
+        codes = two_step.confirm_enrolment(s, user, pyotp.TOTP(secret).now(), CLIENT, current_session_id=kept.id)
+        codes += two_step.regenerate_codes(s, user, OLD, codes[0], PHONE)
+        two_step.disable(s, user, OLD, codes[-1], CLIENT)
+    assert kinds(seen) == ["SessionRevoked", "TwoStepChanged", "TwoStepChanged", "TwoStepChanged"]
+    assert (seen[0].session_id, seen[0].reason) == (dropped.id, "two_step_enabled")
+    assert [(e.email, e.change, e.ip) for e in seen[1:]] == [
+        (ALICE, "enabled", CLIENT.ip), (ALICE, "codes_regenerated", PHONE.ip), (ALICE, "disabled", CLIENT.ip)
+    ]
+
     # Nothing any hook was handed is a password, a hash, a token or a binding digest.
     assert {type(e) for e in everything} == set(EVENTS)
     with Session(engine) as s:
@@ -190,6 +206,7 @@ def test_every_action_emits_its_event_once_and_no_payload_holds_a_secret(app_db,
         stored += [h for r in s.exec(select(UserSession)).all() for h in (r.token_hash, r.ticket_hash) if h]
         stored += [r.token_hash for r in s.exec(select(PasswordReset)).all()]
     secrets = [OLD, NEW, BOB, laptop, phone, api_token, token, CLIENT.binding, PHONE.binding, *tickets, *stored]
+    secrets += [secret, *codes]
     for event in everything:
         for value in dataclasses.asdict(event).values():
             assert not any(secret in str(value) for secret in secrets), (event, value)
@@ -460,6 +477,25 @@ def test_the_notice_mails_are_default_hooks_that_can_be_replaced_or_removed(app_
     in_db(passwords.reset_password, queue_reset(app_db), OLD, OLD, CLIENT)
     templates = [m.template for m in Session(app_db).exec(select(OutboxMessage)).all()]
     assert templates[1:] == ["password_changed", "password_reset", "password_reset_done"]
+
+
+def test_the_two_step_mails_are_default_hooks_too(app_db, alice):
+    def turn_on_and_off():
+        with pwdb.session() as s:
+            user = s.get(User, alice.id)
+            two_step.start_enrolment(s, user, OLD)
+            secret = two_step.pending_enrolment(s, user).secret
+            codes = two_step.confirm_enrolment(s, user, pyotp.TOTP(secret).now(), CLIENT)
+            two_step.disable(s, user, OLD, codes[0], CLIENT)
+
+    def templates():
+        return [m.template for m in Session(app_db).exec(select(OutboxMessage)).all()]
+
+    turn_on_and_off()
+    assert templates() == ["two_step_enabled", "two_step_disabled"]
+    hooks.off(hooks.TwoStepChanged, notices.two_step_changed)
+    turn_on_and_off()
+    assert templates() == ["two_step_enabled", "two_step_disabled"]  # nothing more
 
 
 def test_reset_links_can_be_delivered_by_a_sender_of_ones_own(app_db, alice):

@@ -22,10 +22,11 @@ from pwapp import routes
 from pwapp.mail.compose import render
 from pwapp.security.tokens import new_token
 from pwapp.services.passwords import change_password, request_password_reset
-from pwapp.settings import ROOT, get_settings, settings
+from pwapp.settings import get_settings, settings
 from pwapp.web.cookies import binding_cookie
 from pwapp.web.middleware import security_headers
 from pwapp.wiring import _transformers
+from tests import ROOT
 from tests.factories import ALICE, CLIENT, NEW, OLD, mails, sign_in, whoami
 
 INSTALL = """

@@ -31,8 +31,9 @@ from pwapp.mail.sender import CLAIM, MAX_ATTEMPTS, retry_delay
 from pwapp.models import ResetRequest
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT, OutboxMessage
 from pwapp.services.passwords import request_password_reset
-from pwapp.settings import ROOT, get_settings
+from pwapp.settings import get_settings
 from pwapp.worker import work_once
+from tests import ROOT
 from tests.factories import CLIENT, NEW, make_user, run_together
 from tests.mail_server import MailServer
 

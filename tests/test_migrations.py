@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 
 from alembic import command
 from pwapp.db import make_engine
-from pwapp.settings import ROOT
+from tests import ROOT
 from tests.services import service_url
 
 

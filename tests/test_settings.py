@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pwapp.settings import ROOT
+from tests import ROOT
 
 # pwapp.pwapp is left out: it is the standalone app, and importing it installs pwapp (which loads
 # the settings, as `make run` must).
@@ -39,13 +39,21 @@ def files_under(folder: Path) -> set[str]:
 
 
 def test_importing_every_module_neither_exits_nor_writes_files(tmp_path):
-    # A copy of the package, so ROOT (where .secret_key and pwapp.db would go) is a fresh folder.
+    # A copy of the package in a fresh folder, run from there (where .secret_key and pwapp.db would go).
     shutil.copytree(ROOT / "pwapp", tmp_path / "pwapp", ignore=shutil.ignore_patterns("__pycache__"))
     before = files_under(tmp_path)
     result = run(IMPORT_EVERY_MODULE, cwd=tmp_path, PWAPP_RETENTION_DAYS="zero", PYTHONDONTWRITEBYTECODE="1")
     assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
     created = {name for name in files_under(tmp_path) - before if not name.startswith(".states")}
     assert created == set()  # Reflex's own .states folder aside: no .secret_key, no database
+
+
+def test_every_public_name_resolves_after_import_pwapp():
+    code = "import pwapp; print(*pwapp.__all__); print(*(n for n in pwapp.__all__ if getattr(pwapp, n) is not None))"
+    result = run(code, PWAPP_SECRET_KEY="k" * 40)
+    assert result.returncode == 0, result.stderr
+    listed, resolved = (line.split() for line in result.stdout.splitlines())
+    assert resolved == listed and {"install", "AuthState", "hooks", "events", "configure"} <= set(listed)
 
 
 def test_settings_can_be_given_in_code():

@@ -4,6 +4,7 @@ are computed for known moments."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -12,8 +13,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
+from pwapp import settings as pwsettings
 from pwapp.models import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep, UserSession
-from pwapp.security import throttle
+from pwapp.security import throttle, totp
 from pwapp.security.tokens import digest
 from pwapp.security.totp import normalize_recovery
 from pwapp.services import two_step
@@ -368,3 +370,11 @@ def test_a_right_code_clears_the_accounts_count(db, alice):
             two_step.complete_in_browser(db, pending, "abcdef", CLIENT, now=NOW + 2 * STEP)
     with pytest.raises(TooManyAttempts):
         two_step.complete_in_browser(db, pending, "abcdef", CLIENT, now=NOW + 2 * STEP)
+
+
+def test_the_authenticator_entry_is_named_after_the_product(db, alice, monkeypatch):
+    monkeypatch.setattr(pwsettings, "_current", dataclasses.replace(pwsettings.get_settings(), product_name="Acme"))
+    two_step.start_enrolment(db, alice, OLD)
+    enrolment = two_step.pending_enrolment(db, alice)
+    assert pyotp.parse_uri(totp.setup_uri(enrolment.secret, alice.email, "Acme")).issuer == "Acme"
+    assert enrolment.qr_svg == totp.qr_svg(totp.setup_uri(enrolment.secret, alice.email, "Acme"))

@@ -49,9 +49,9 @@ def matching_step(secret: str, code: str, now: datetime, after: int | None) -> i
     return None
 
 
-def setup_uri(secret: str, account: str) -> str:
-    """The otpauth:// URI an authenticator app reads from the QR code."""
-    return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name="pwapp")
+def setup_uri(secret: str, account: str, issuer: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code; `issuer` names the entry."""
+    return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=issuer)
 
 
 def qr_svg(uri: str) -> str:

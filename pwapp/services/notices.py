@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from pwapp import mail, routes
-from pwapp.db import utcnow
-from pwapp.events import PasswordChanged, ResetCompleted
+from pwapp.events import PasswordChanged, ResetCompleted, TwoStepChanged
 from pwapp.settings import settings
 
-if TYPE_CHECKING:  # accounts emits events whose default hooks live here
-    from pwapp.models import User
-    from pwapp.services.accounts import Client
+TWO_STEP_TEMPLATES = {
+    "enabled": "two_step_enabled",
+    "disabled": "two_step_disabled",
+    "codes_regenerated": "recovery_codes_regenerated",
+}
 
 
 def _context(at: datetime, ip: str, browser: str) -> dict:
@@ -26,7 +26,7 @@ def _context(at: datetime, ip: str, browser: str) -> dict:
     }
 
 
-def _event_context(event: PasswordChanged | ResetCompleted) -> dict:
+def _event_context(event: PasswordChanged | ResetCompleted | TwoStepChanged) -> dict:
     return _context(event.at, event.ip, event.browser)
 
 
@@ -40,10 +40,9 @@ def password_reset_done(db: Session, event: ResetCompleted) -> None:
     mail.queue(db, to=event.email, template="password_reset_done", context=_event_context(event))
 
 
-def two_step_changed(db: Session, user: User, client: Client, template: str) -> None:
-    """Queue a mail saying two-step sign-in was turned on (`two_step_enabled`), off
-    (`two_step_disabled`), or its recovery codes replaced (`recovery_codes_regenerated`)."""
-    mail.queue(db, to=user.email, template=template, context=_context(utcnow(), client.ip, client.browser))
+def two_step_changed(db: Session, event: TwoStepChanged) -> None:
+    """Queue a mail saying two-step sign-in was turned on, off, or its recovery codes replaced."""
+    mail.queue(db, to=event.email, template=TWO_STEP_TEMPLATES[event.change], context=_event_context(event))
 
 
 def verify_link(db: Session, email: str, url: str) -> None:

@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, or_, update
 from sqlmodel import Session, select
 
+from pwapp import hooks
 from pwapp.db import utcnow
+from pwapp.events import TwoStepChanged
 from pwapp.models import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep, User, UserSession
 from pwapp.security import throttle, totp
 from pwapp.security.passwords import verify_password
 from pwapp.security.sealing import seal, unseal
 from pwapp.security.tokens import digest, new_token
-from pwapp.services import notices
 from pwapp.services.accounts import (
     OPERATOR,
     Client,
@@ -43,6 +44,7 @@ from pwapp.services.errors import (
     TwoStepAlreadyOn,
     TwoStepOff,
 )
+from pwapp.settings import settings
 
 CHALLENGE_SECONDS = 300
 CODES_SHOWN_SECONDS = 300  # new recovery codes not shown by then are never shown
@@ -285,7 +287,7 @@ def pending_enrolment(db: Session, user: User) -> Enrolment:
     """The secret of an enrolment waiting for its first code, as text and QR code; TwoStepOff
     when none was started, TwoStepAlreadyOn once it is confirmed."""
     secret = unseal(_pending_record(db, user).secret_sealed)
-    return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email)))
+    return Enrolment(secret=secret, qr_svg=totp.qr_svg(totp.setup_uri(secret, user.email, settings.product_name)))
 
 
 def confirm_enrolment(
@@ -304,7 +306,7 @@ def confirm_enrolment(
     db.execute(update(TwoStep).where(TwoStep.user_id == user.id).values(enabled_at=now))
     codes = _replace_recovery_codes(db, user, current_session_id, now)
     _keep_only(db, user, current_session_id)
-    notices.two_step_changed(db, user, client, "two_step_enabled")
+    _changed(db, user, "enabled", client, now)
     return codes
 
 
@@ -326,7 +328,7 @@ def regenerate_codes(
     now = now or utcnow()
     _check_password_and_code(db, user, password, code, now)
     codes = _replace_recovery_codes(db, user, current_session_id, now)
-    notices.two_step_changed(db, user, client, "recovery_codes_regenerated")
+    _changed(db, user, "codes_regenerated", client, now)
     return codes
 
 
@@ -350,7 +352,12 @@ def _turn_off(db: Session, user: User, client: Client) -> None:
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.execute(delete(TwoStep).where(TwoStep.user_id == user.id))
     db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user.id))
-    notices.two_step_changed(db, user, client, "two_step_disabled")
+    _changed(db, user, "disabled", client, utcnow())
+
+
+def _changed(db: Session, user: User, change: str, client: Client, at: datetime) -> None:
+    """Emit TwoStepChanged (its default hook mails the owner)."""
+    hooks.emit(db, TwoStepChanged(user_id=user.id, email=user.email, change=change, ip=client.ip, browser=client.browser, at=at))
 
 
 def _replace_recovery_codes(db: Session, user: User, show_to: int | None, now: datetime) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from html import escape
 from urllib.parse import urlsplit
 
 from starlette.requests import Request, cookie_parser
@@ -17,6 +16,7 @@ from pwapp.security.tokens import digest
 from pwapp.services import accounts
 from pwapp.settings import settings
 from pwapp.web.origin import is_same_origin
+from pwapp.web.plain import render
 
 BINDING_FORM = re.compile(r"[A-Za-z0-9_-]{43}")  # what tokens.new_token makes
 CROSS_SITE = "This request came from another site, so nothing was changed."
@@ -87,11 +87,7 @@ def _seconds_until(moment: datetime) -> int:
 
 def refusal(message: str, link: str, label: str) -> HTMLResponse:
     """A plain 403 page saying why nothing happened, with a way back into the app."""
-    body = (
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{escape(settings.product_name)}</title>'
-        f'<p>{escape(message)}</p><p><a href="{escape(link)}">{escape(label)}</a></p></html>'
-    )
-    return HTMLResponse(body, status_code=403)
+    return render("refusal.html", 403, message=message, link=link, label=label)
 
 
 async def start_session(request: Request) -> HTMLResponse | RedirectResponse:

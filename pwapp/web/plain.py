@@ -1,8 +1,9 @@
-"""Pages the server renders itself, without Reflex or any script: the reset link's, and the
-two-step pages that show a secret (which must never be a Reflex state var)."""
+"""Pages the server renders itself, without Reflex or any script: the reset link's, the two-step
+pages that show a secret (which must never be a Reflex state var), and refusals."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -18,14 +19,21 @@ MAX_FORM_BYTES = 4096
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
+def template_dirs() -> tuple[str, ...]:
+    """Template folders in search order: `PWAPP_PAGE_TEMPLATES` (if set), then pwapp/web/templates."""
+    override = os.environ.get("PWAPP_PAGE_TEMPLATES", "").strip()
+    return (override, str(TEMPLATES)) if override else (str(TEMPLATES),)
+
+
+@lru_cache(maxsize=4)
+def _templates(dirs: tuple[str, ...]) -> Environment:
+    return Environment(loader=FileSystemLoader(list(dirs)), autoescape=True, undefined=StrictUndefined)
 
 
 def render(template: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    """`template` (in pwapp/web/templates) with the routes and the product's name."""
-    html = _templates().get_template(template).render(routes=routes.current(), product=settings.product_name, **context)
+    """`template` with the routes and the product's name; `_page.html` is the layout every such page extends."""
+    page = _templates(template_dirs()).get_template(template)
+    html = page.render(routes=routes.current(), product=settings.product_name, **context)
     return HTMLResponse(html, status_code=status_code)
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from pwapp.services.signup import SIGN_UP_REQUESTED
+from tests import ROOT
 from tests.app_server import AppServer
 from tests.mail_server import MailServer
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PWAPP_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -95,6 +95,9 @@ def test_every_page_passes_axe(scheme, new_context, ui, unique_email, mailbox):
     ui.submit_login(page, email, STRONG_PASSWORD, path=None)
     expect(page.get_by_text("Email or password is incorrect.")).to_be_visible()
     audit("log in, refused")
+    page.goto("/auth/session?ticket=not-a-ticket")  # the cookie routes' refusal page
+    expect(page.get_by_role("alert")).to_contain_text(re.compile("nothing was changed", re.IGNORECASE))
+    audit("sign-in refused")
 
     page.goto("/auth/forgot-password")
     expect(page.get_by_role("button", name="Send reset link")).to_be_visible()
