@@ -90,6 +90,9 @@ def test_make_run_still_stops_with_one_line_on_a_bad_value():
         ("PWAPP_MAIL_BACKEND", "pigeon"),
         ("PWAPP_SMTP_SECURITY", "maybe"),
         ("PWAPP_SECRET_KEY", "short"),
+        ("PWAPP_REQUIRE_EMAIL_VERIFICATION", "maybe"),
+        ("PWAPP_VERIFY_TOKEN_MAX_AGE", "30"),
+        ("PWAPP_UNVERIFIED_ACCOUNT_HOURS", "0"),
     ],
 )
 def test_a_bad_value_fails_with_one_line_naming_it(variable, value):
@@ -97,6 +100,13 @@ def test_a_bad_value_fails_with_one_line_naming_it(variable, value):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0] and "Traceback" not in result.stderr
+
+
+def test_sign_up_verifies_the_address_unless_turned_off():
+    show = "import pwapp.settings as s; print(s.settings.require_email_verification, s.settings.verify_token_max_age, " \
+        "s.settings.unverified_account_hours)"
+    assert run(show, PWAPP_SECRET_KEY="k" * 40).stdout.split() == ["True", "86400", "48"]
+    assert run(show, PWAPP_SECRET_KEY="k" * 40, PWAPP_REQUIRE_EMAIL_VERIFICATION="off").stdout.split()[0] == "False"
 
 
 def test_production_requires_a_secret_key():
