@@ -65,7 +65,17 @@ def test_every_page_passes_axe(scheme, new_context, ui, unique_email, mailbox):
     expect(page.locator("#confirm_password-error")).not_to_be_empty()
     audit("register, refused")
 
-    ui.register(page, email)
+    ui.sign_up(page, email)
+    audit("register, sent")
+    link = ui.verify_link(email)
+    page.goto(link.replace("token=", "token=x"))
+    expect(page.get_by_role("alert").filter(has_text="This link is not valid")).to_be_visible()
+    audit("confirmation link, invalid")
+    page.goto(link)
+    expect(page.locator("#link-email")).to_have_text(email)
+    audit("confirmation link")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#signed-in-email")).to_have_text(email)
     ui.login(new_context(color_scheme=scheme).new_page(), email)  # a second session: its Sign out button
     page.goto("/account")
     expect(page.locator(".session-row")).to_have_count(2)
