@@ -31,6 +31,7 @@ ROUTES = PAGES + [
     "/auth/session", "/auth/session/end", "/api/login/", "/api/logout/", "/change-password/", "/reset-password/",
     "/reset-password-confirm/", "/api/openapi.json", "/ping", "/_health", "/_event/", "/_upload/x", "/favicon.ico",
     "/assets", "/no-such-page", "/account/two-step/setup", "/account/two-step/recovery-codes",
+    "/auth/verify-email", "/api/register/", "/api/verify-email/",
 ]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
 EVIL_HOST = b"evil.example"
@@ -122,8 +123,8 @@ def host(app_server) -> list[tuple[bytes, bytes]]:
 
 
 @pytest.mark.parametrize("token", HOSTILE_RESET_TOKENS, ids=lambda t: t[:20].decode(errors="replace"))
-def test_a_malformed_reset_token_is_refused_plainly(app_server, token):
-    for path in (b"/auth/reset-password", b"/auth/reset-password/"):
+def test_a_malformed_link_token_is_refused_plainly(app_server, token):
+    for path in (b"/auth/reset-password", b"/auth/reset-password/", b"/auth/verify-email", b"/auth/verify-email/"):
         for method in ("GET", "HEAD", "POST"):
             check(app_server, method, path + b"?token=" + token, host(app_server))
 
