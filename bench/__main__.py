@@ -391,7 +391,7 @@ async def run_series(
             new, taken = Series("new", c), Series("taken", c)
 
             def register_job(email: str):
-                body = {"email": email, "password": PASSWORD_B}
+                body = {"email": email, "new_password": PASSWORD_B}
                 return lambda cl: cl.post("/api/register/", json=body, headers=forwarded_for())
 
             jobs = [(new, register_job(f"signup-{run_id}-{i:05d}@example.com")) for i in range(n)]

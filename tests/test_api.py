@@ -396,7 +396,7 @@ ROUTES = [
     ("PUT", "/change-password/", {"current_password": OLD, "new_password": NEW}),
     ("POST", "/reset-password/", {"email": ALICE}),
     ("POST", "/reset-password-confirm/", {"token": "t", "new_password": NEW}),
-    ("POST", "/api/register/", {"email": "carol@example.org", "password": NEW}),
+    ("POST", "/api/register/", {"email": "carol@example.org", "new_password": NEW}),
     ("POST", "/api/verify-email/", {"token": "t"}),
 ]
 ROUTE_IDS = [path for _, path, _ in ROUTES]
@@ -626,7 +626,7 @@ async def test_the_document_describes_the_validation_the_api_does(client, auth):
 
 
 async def test_register_answers_alike_for_a_new_and_a_taken_address(client, engine, alice):
-    answers = [await client.post("/api/register/", json={"email": email, "password": NEW})
+    answers = [await client.post("/api/register/", json={"email": email, "new_password": NEW})
                for email in ("carol@example.org", ALICE)]
     assert [(r.status_code, r.json()) for r in answers] == [(202, {"detail": signup.SIGN_UP_REQUESTED})] * 2
     assert answers[0].headers.keys() == answers[1].headers.keys()
@@ -637,12 +637,12 @@ async def test_register_answers_alike_for_a_new_and_a_taken_address(client, engi
 
 async def test_register_refuses_bad_fields_alike_for_every_address(client, alice):
     for email in ("carol@example.org", ALICE):
-        r = await client.post("/api/register/", json={"email": email, "password": "short", "confirm_password": "x"})
+        r = await client.post("/api/register/", json={"email": email, "new_password": "short", "confirm_password": "x"})
         assert r.status_code == 400 and set(r.json()["errors"]) == {"new_password", "confirm_password"}
 
 
 async def test_verify_email_answers_a_token_once(client, engine):
-    await client.post("/api/register/", json={"email": "carol@example.org", "password": NEW})
+    await client.post("/api/register/", json={"email": "carol@example.org", "new_password": NEW})
     token = newest_verify_link(engine, "carol@example.org")
     r = await client.post("/api/verify-email/", json={"token": token})
     assert r.status_code == 200, r.text
@@ -656,7 +656,7 @@ async def test_verify_email_answers_a_token_once(client, engine):
 
 
 async def test_register_without_verification_answers_a_token_or_says_taken(client, alice, without_verification):
-    r = await client.post("/api/register/", json={"email": "carol@example.org", "password": NEW})
+    r = await client.post("/api/register/", json={"email": "carol@example.org", "new_password": NEW})
     assert r.status_code == 201 and r.json()["token"]
-    r = await client.post("/api/register/", json={"email": ALICE, "password": NEW})
+    r = await client.post("/api/register/", json={"email": ALICE, "new_password": NEW})
     assert (r.status_code, r.json()) == (400, {"errors": {"email": [EmailTaken.message]}})

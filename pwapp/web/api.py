@@ -155,7 +155,7 @@ async def register(request: Request) -> Response:
     client = client_of(request)
 
     def sign_up(s):
-        user = signup.sign_up(s, body.email, body.password, body.confirm_password, client)
+        user = signup.sign_up(s, body.email, body.new_password, body.confirm_password, client)
         return user and accounts.create_session(s, user, client)
 
     created = await in_db(sign_up)

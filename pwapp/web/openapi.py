@@ -120,7 +120,7 @@ ROUTES = {
             "202": _answer("Accepted: the same answer for every address.", s.SignUpRequested),
             "201": _answer("Created and signed in (only with PWAPP_REQUIRE_EMAIL_VERIFICATION=off).", s.Token),
         },
-        body=s.Register, example={"email": "alice@example.org", "password": OLD},
+        body=s.Register, example={"email": "alice@example.org", "new_password": OLD},
         description="The answer is the same whether or not the address has an account, and also when sign-ups "
         "for it are being throttled: a new address gets a confirmation link, a taken one a mail to its owner. "
         "Only the address and password rules are checked here (400).",

@@ -69,8 +69,8 @@ CONFIRM = "When present, must equal new_password."
 
 class Register(Body):
     email: Text = Field(description="The new account's address; the emailed link confirms it.")
-    password: Text = Field(description=NEW_PASSWORD)
-    confirm_password: Text = Field(None, description="When present, must equal password.")
+    new_password: Text = Field(description=NEW_PASSWORD)
+    confirm_password: Text = Field(None, description=CONFIRM)
 
 
 class VerifyEmail(Body):
