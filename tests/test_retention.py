@@ -9,18 +9,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, SQLModel
 
 from pwapp import worker
 from pwapp.db import make_engine, utcnow
+from pwapp.models import User
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT
-from pwapp.services.accounts import active_sessions, create_ticket, current_session, redeem_ticket
+from pwapp.services.accounts import active_sessions, create_ticket, current_session, find_user, redeem_ticket
 from pwapp.services.passwords import check_reset_link
 from pwapp.services.retention import BATCH, LOCK_KEY, TICKET_MARGIN, outbox, purge, resets, sessions
+from pwapp.services.signup import request_sign_up
 from pwapp.settings import get_settings, settings
 from pwapp.worker import Every, work_once
-from tests.factories import CLIENT, make_user, request_link, run_together, sign_in
+from tests.factories import CLIENT, NEW, make_user, request_link, run_together, sign_in
 from tests.services import service_url
 
 RETENTION = timedelta(days=30)
@@ -213,6 +215,19 @@ def test_the_worker_purges_when_due_with_the_configured_retention(engine, db, al
     db.commit()
     work_once(engine, settings=two_days, schedule=schedule)  # the next tick: not due yet
     assert later in ids(db, sessions)
+
+
+def test_the_worker_handles_sign_ups_and_purges_unconfirmed_accounts_after_the_configured_hours(engine, db):
+    request_sign_up(db, "carol@example.org", NEW, NEW, CLIENT)
+    db.commit()
+    work_once(engine, schedule=Every(300))  # makes the unconfirmed account; too young to purge
+    assert find_user(db, "carol@example.org") is not None
+    none_left = replace(get_settings(), unverified_account_hours=1)
+    db.execute(update(User).values(created_at=utcnow() - timedelta(hours=2)))
+    db.commit()
+    work_once(engine, settings=none_left, schedule=Every(300))
+    db.expire_all()
+    assert find_user(db, "carol@example.org") is None
 
 
 def test_a_backlog_keeps_the_worker_purging_at_every_tick(engine, monkeypatch):

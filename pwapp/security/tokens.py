@@ -49,7 +49,8 @@ def sign_reset(secret_key: str, record_id: int, secret: str, *, salt: str = RESE
 
 
 def load_reset(secret_key: str, token: str, max_age: int, *, salt: str = RESET_SALT) -> tuple[int, str]:
-    """(record id, secret) from a token `sign_reset` made with `salt`, or BadResetToken / ExpiredResetToken."""
+    """(record id, secret) from a token `sign_reset` made with `salt`, or BadResetToken /
+    ExpiredResetToken."""
     try:
         payload = _serializer(secret_key, salt).loads(token, max_age=max_age)
     except SignatureExpired:

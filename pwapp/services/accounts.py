@@ -182,8 +182,9 @@ def count_attempt(limit: throttle.Throttle, key: str) -> None:
 
 
 def authenticate(db: Session, email: str, password: str, client: Client) -> User:
-    """The active, verified account whose password this is, with throttling and constant work; the
-    caller emits `logged_in` once no second step is missing (EmailNotVerified: right password, address unconfirmed).
+    """The active, confirmed account whose password this is, with throttling and constant work
+    (EmailNotVerified: the right password, the address not confirmed yet); the caller emits
+    `logged_in` once no second step is missing.
 
     Every attempt is counted (per IP, then per account) before the password is verified, so
     simultaneous requests get no more verifies than the limits; a success clears the account's
