@@ -39,8 +39,8 @@ def _transformers(app: rx.App) -> list:
     theirs = [] if theirs is None else list(theirs) if isinstance(theirs, Sequence) else [theirs]
     http_routes = Starlette(routes=cookies.http_routes() + api.http_routes() + static.http_routes())
     return [
-        serve_pages_directly, *theirs, http_routes, reset_link_page, verify_link_page, two_step_pages, locations_on_base_url,
-        build_script_policy, browser_binding,
+        serve_pages_directly, *theirs, http_routes, reset_link_page, verify_link_page, two_step_pages,
+        locations_on_base_url, build_script_policy, browser_binding,
     ]
 
 

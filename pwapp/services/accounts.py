@@ -165,8 +165,8 @@ def mark_verified(db: Session, user: User, client: Client, now: datetime | None 
     """Confirm `user`'s address, once: the account now really exists, so Registered is emitted.
     False (nothing emitted) when it was confirmed already."""
     now = now or utcnow()
-    query = update(User).where(User.id == user.id, User.email_verified_at.is_(None)).values(email_verified_at=now)
-    if db.execute(query.execution_options(synchronize_session=False)).rowcount != 1:
+    query = update(User).where(User.id == user.id, User.email_verified_at.is_(None))
+    if db.execute(query.values(email_verified_at=now).execution_options(synchronize_session=False)).rowcount != 1:
         return False
     user.email_verified_at = now
     hooks.emit(db, Registered(user_id=user.id, email=user.email, ip=client.ip, browser=client.browser, at=now))

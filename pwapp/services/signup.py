@@ -68,8 +68,9 @@ def _queue(db: Session, address: str, password_hash: str | None, client: Client,
     allowed = throttle.SIGN_UP_PER_EMAIL.hit(address)
     allowed = throttle.SIGN_UP_PER_IP.hit(client.ip) and allowed
     if allowed:
-        row = {"email": address, "password_hash": password_hash, "ip": client.ip[:64], "browser": client.browser[:64]}
-        db.execute(insert(SignUpRequest).values(**row, requested_at=now))
+        db.execute(insert(SignUpRequest).values(
+            email=address, password_hash=password_hash, ip=client.ip[:64], browser=client.browser[:64], requested_at=now
+        ))
 
 
 def handle_sign_up_requests(db: Session, *, limit: int = 20) -> int:
@@ -132,7 +133,9 @@ def check_verify_link(db: Session, token: str, *, now: datetime | None = None) -
     if not is_well_formed_reset(token):
         raise VerifyLinkInvalid()
     try:
-        record_id, secret = load_reset(settings.secret_key, token, settings.verify_token_max_age, salt=VERIFY_SALT)
+        record_id, secret = load_reset(
+            settings.secret_key, token, settings.verify_token_max_age, salt=VERIFY_SALT
+        )
     except ExpiredResetToken:
         raise VerifyLinkExpired() from None
     except BadResetToken:

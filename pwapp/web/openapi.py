@@ -126,7 +126,8 @@ ROUTES = {
         "Only the address and password rules are checked here (400).",
     ),
     routes.API_VERIFY_EMAIL: Route(
-        "post", "verifyEmail", "Confirm an address with the token from its emailed link (once); answers a bearer token.",
+        "post", "verifyEmail",
+        "Confirm an address with the token from its emailed link (once); answers a bearer token.",
         {"200": _answer("Confirmed and signed in.", s.Token)},
         body=s.VerifyEmail, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature"},
         description="An expired, used or invalid token answers 400 with `errors.token` and a `reason` code.",
@@ -170,7 +171,9 @@ ROUTES = {
         {"200": {"description": "The OpenAPI document.", "content": {JSON: {"schema": {"type": "object"}}}}},
     ),
 }
-ANSWERS = (s.Token, s.Challenge, s.PasswordChanged, s.SignUpRequested, s.ResetRequested, s.ResetDone, s.Detail, s.Errors)
+ANSWERS = (
+    s.Token, s.Challenge, s.PasswordChanged, s.SignUpRequested, s.ResetRequested, s.ResetDone, s.Detail, s.Errors
+)
 
 
 @lru_cache(maxsize=1)
@@ -185,7 +188,8 @@ def spec() -> dict[str, Any]:
             "title": "pwapp",
             "version": "1.0.0",
             "description": (
-                "Sign up, confirm an address, log in, log out, change, forget and reset a password. Request bodies are JSON objects of at "
+                "Sign up, confirm an address, log in, log out, change, forget and reset a password. "
+                "Request bodies are JSON objects of at "
                 f"most {s.MAX_BODY_BYTES} bytes; strings hold at most {s.MAX_STRING_LENGTH} characters of "
                 "valid Unicode without NUL; unknown properties are ignored."
             ),

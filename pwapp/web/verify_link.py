@@ -20,7 +20,9 @@ from pwapp.web.plain import form_field, render
 from pwapp.web.reset_link import CROSS_SITE, TOO_LARGE
 
 
-def _page(status_code: int = 200, *, email: str = "", token: str = "", problem: str = "", reason: str = "") -> HTMLResponse:
+def _page(
+    status_code: int = 200, *, email: str = "", token: str = "", problem: str = "", reason: str = ""
+) -> HTMLResponse:
     return render("verify_link.html", status_code, email=email, token=token, problem=problem, reason=reason)
 
 
