@@ -85,6 +85,11 @@ def count(engine, model, *where) -> int:
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
+def outbox_templates(engine) -> list[str]:
+    with Session(engine) as s:
+        return [m.template for m in s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()]
+
+
 def password_is(engine, email: str, password: str) -> bool:
     with Session(engine) as s:
         return verify_password(password, accounts.find_user(s, email).password_hash)[0]
@@ -465,8 +470,7 @@ def test_the_notice_mails_are_default_hooks_that_can_be_replaced_or_removed(app_
     in_db(change, ALICE, token)
     in_db(passwords.reset_password, queue_reset(app_db), OLD, OLD, CLIENT)
     assert mine == [ALICE]
-    templates = [m.template for m in Session(app_db).exec(select(OutboxMessage)).all()]
-    assert templates == ["password_reset"]  # neither notice, but the link itself still went out
+    assert outbox_templates(app_db) == ["password_reset"]  # neither notice, but the link itself still went out
     with pytest.raises(ValueError):
         hooks.off(hooks.PasswordChanged, notices.password_changed)  # already removed
 
@@ -475,8 +479,7 @@ def test_the_notice_mails_are_default_hooks_that_can_be_replaced_or_removed(app_
         token = sign_in(s, s.get(User, alice.id))
     in_db(change, ALICE, token, OLD, NEW)
     in_db(passwords.reset_password, queue_reset(app_db), OLD, OLD, CLIENT)
-    templates = [m.template for m in Session(app_db).exec(select(OutboxMessage)).all()]
-    assert templates[1:] == ["password_changed", "password_reset", "password_reset_done"]
+    assert outbox_templates(app_db)[1:] == ["password_changed", "password_reset", "password_reset_done"]
 
 
 def test_the_two_step_mails_are_default_hooks_too(app_db, alice):
@@ -488,14 +491,11 @@ def test_the_two_step_mails_are_default_hooks_too(app_db, alice):
             codes = two_step.confirm_enrolment(s, user, pyotp.TOTP(secret).now(), CLIENT)
             two_step.disable(s, user, OLD, codes[0], CLIENT)
 
-    def templates():
-        return [m.template for m in Session(app_db).exec(select(OutboxMessage)).all()]
-
     turn_on_and_off()
-    assert templates() == ["two_step_enabled", "two_step_disabled"]
+    assert outbox_templates(app_db) == ["two_step_enabled", "two_step_disabled"]
     hooks.off(hooks.TwoStepChanged, notices.two_step_changed)
     turn_on_and_off()
-    assert templates() == ["two_step_enabled", "two_step_disabled"]  # nothing more
+    assert outbox_templates(app_db) == ["two_step_enabled", "two_step_disabled"]  # nothing more
 
 
 def test_reset_links_can_be_delivered_by_a_sender_of_ones_own(app_db, alice):
