@@ -44,6 +44,7 @@ from pwapp.services.errors import (
     ResetLinkSuperseded,
     ResetLinkUsed,
     SamePassword,
+    WrongSignUpPassword,
 )
 from pwapp.settings import settings
 from pwapp.web import api, cookies
@@ -397,7 +398,7 @@ ROUTES = [
     ("POST", "/reset-password/", {"email": ALICE}),
     ("POST", "/reset-password-confirm/", {"token": "t", "new_password": NEW}),
     ("POST", "/api/register/", {"email": "carol@example.org", "new_password": NEW}),
-    ("POST", "/api/verify-email/", {"token": "t"}),
+    ("POST", "/api/verify-email/", {"token": "t", "password": "p"}),
 ]
 ROUTE_IDS = [path for _, path, _ in ROUTES]
 
@@ -644,13 +645,15 @@ async def test_register_refuses_bad_fields_alike_for_every_address(client, alice
 async def test_verify_email_answers_a_token_once(client, engine):
     await client.post("/api/register/", json={"email": "carol@example.org", "new_password": NEW})
     token = newest_verify_link(engine, "carol@example.org")
-    r = await client.post("/api/verify-email/", json={"token": token})
+    r = await client.post("/api/verify-email/", json={"token": token, "password": OLD})
+    assert (r.status_code, r.json()) == (400, {"errors": {"password": [WrongSignUpPassword.message]}})
+    r = await client.post("/api/verify-email/", json={"token": token, "password": NEW})
     assert r.status_code == 200, r.text
     r = await client.post("/api/logout/", headers=bearer(r.json()["token"]))
     assert r.status_code == 204
-    r = await client.post("/api/verify-email/", json={"token": token})
+    r = await client.post("/api/verify-email/", json={"token": token, "password": NEW})
     assert r.status_code == 400 and r.json()["reason"] == "used" and "token" in r.json()["errors"]
-    r = await client.post("/api/verify-email/", json={"token": "garbage"})
+    r = await client.post("/api/verify-email/", json={"token": "garbage", "password": NEW})
     assert r.status_code == 400 and r.json()["reason"] == "invalid"
     await login(client, "carol@example.org", NEW)
 

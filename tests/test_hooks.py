@@ -127,7 +127,7 @@ def test_registered_fires_once_when_the_address_is_confirmed(app_db, seen):
     in_db(signup.request_sign_up, CAROL, NEW, NEW, CLIENT)
     token = newest_verify_link(app_db, CAROL)
     assert seen == []
-    carol = in_db(signup.verify_email, token, CLIENT)
+    carol = in_db(signup.verify_email, token, NEW, CLIENT)
     assert seen == [event_now(seen[0], user_id=carol.id, email=CAROL, ip=CLIENT.ip, browser=CLIENT.browser)]
     in_db(signup.request_sign_up, "dave@example.org", NEW, NEW, CLIENT)
     newest_verify_link(app_db, "dave@example.org")
@@ -277,7 +277,7 @@ def _register(engine):
 def _confirm(engine):
     in_db(signup.request_sign_up, CAROL, NEW, NEW, CLIENT)
     token = newest_verify_link(engine, CAROL)
-    return lambda: in_db(signup.verify_email, token, CLIENT)
+    return lambda: in_db(signup.verify_email, token, NEW, CLIENT)
 
 
 def _login(engine):

@@ -11,16 +11,18 @@ from sqlmodel import Session, select
 from pwapp.db import utcnow
 from pwapp.models import EmailVerification, SignUpRequest, User
 from pwapp.models.outbox import PENDING
-from pwapp.security import tokens
+from pwapp.security import throttle, tokens
 from pwapp.services.accounts import Client, authenticate, find_user
 from pwapp.services.errors import (
     EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
     InvalidInput,
+    TooManyAttempts,
     VerifyLinkExpired,
     VerifyLinkInvalid,
     VerifyLinkUsed,
+    WrongSignUpPassword,
 )
 from pwapp.services.passwords import reset_password
 from pwapp.services.retention import purge
@@ -145,24 +147,43 @@ def test_the_link_confirms_the_address_once_and_only_then_the_account_signs_in(d
         authenticate(db, CAROL, BOB, CLIENT)  # the right one: not confirmed yet
     check_verify_link(db, token)
     check_verify_link(db, token)  # opening the page (or a scanner) uses nothing up
-    confirmed = verify_email(db, token, CLIENT)
+    confirmed = verify_email(db, token, BOB, CLIENT)
     db.commit()
     assert confirmed.email_verified_at is not None
     assert authenticate(db, CAROL, BOB, CLIENT).id == confirmed.id
     with pytest.raises(VerifyLinkUsed):
         check_verify_link(db, token)
     with pytest.raises(VerifyLinkUsed):
-        verify_email(db, token, CLIENT)
+        verify_email(db, token, BOB, CLIENT)
 
 
-def test_a_second_sign_up_for_an_unconfirmed_address_keeps_the_first_password(db):
-    token = signed_up(db)
-    request_sign_up(db, CAROL, NEW, NEW, Client(ip="192.0.2.99"))
+def test_whoever_signs_up_first_with_anothers_address_cannot_have_the_owner_confirm_it(db):
+    token = signed_up(db, password=BOB)  # someone else chose BOB for Carol's address
+    request_sign_up(db, CAROL, NEW, NEW, Client(ip="192.0.2.99"))  # Carol signs up herself
     db.commit()
     assert [m.template for m in mails(db, recipient=CAROL)] == ["verify_email", "sign_up_attempt"]
-    verify_email(db, token, CLIENT)
+    with pytest.raises(WrongSignUpPassword):
+        verify_email(db, token, NEW, CLIENT)  # Carol opens the first mail: her password is not BOB
+    db.rollback()
+    check_verify_link(db, token)  # still usable, still unconfirmed
+    assert user(db).email_verified_at is None
+    reset_password(db, request_link(db, CAROL), NEW, NEW, CLIENT)  # what the page sends her to
     db.commit()
-    authenticate(db, CAROL, BOB, CLIENT)
+    assert authenticate(db, CAROL, NEW, CLIENT).email_verified_at is not None
+    with pytest.raises(InvalidCredentials):
+        authenticate(db, CAROL, BOB, CLIENT)
+    with pytest.raises(VerifyLinkUsed):
+        verify_email(db, token, BOB, CLIENT)  # and the first link no longer confirms anything
+
+
+def test_wrong_sign_up_passwords_count_as_failed_log_ins(db):
+    token = signed_up(db)
+    for _ in range(throttle.LOGIN_PER_ACCOUNT.item.amount):
+        with pytest.raises(WrongSignUpPassword):
+            verify_email(db, token, NEW, CLIENT)
+    with pytest.raises(TooManyAttempts):
+        verify_email(db, token, BOB, CLIENT)  # past the limit even the right one waits
+    assert user(db).email_verified_at is None
 
 
 def test_the_link_expires(db):
@@ -171,7 +192,7 @@ def test_the_link_expires(db):
     with pytest.raises(VerifyLinkExpired):
         check_verify_link(db, token, now=later)
     with pytest.raises(VerifyLinkExpired):
-        verify_email(db, token, CLIENT, now=later)
+        verify_email(db, token, BOB, CLIENT, now=later)
     assert user(db).email_verified_at is None
 
 
@@ -207,7 +228,7 @@ def test_a_new_link_is_mailed_only_to_an_unconfirmed_account(db, alice):
     db.commit()
     assert [m.template for m in mails(db)] == ["verify_email", "verify_email"]
     assert [m.recipient for m in mails(db)] == [CAROL, CAROL]
-    verify_email(db, newest_verify_link(db, CAROL), CLIENT)  # the newest link works
+    verify_email(db, newest_verify_link(db, CAROL), BOB, CLIENT)  # the newest link works
     db.commit()
 
 
@@ -218,7 +239,7 @@ def test_concurrent_confirmations_confirm_once(engine, db):
     def confirm():
         with Session(engine, expire_on_commit=False) as own:
             try:
-                verify_email(own, token, CLIENT)
+                verify_email(own, token, BOB, CLIENT)
                 own.commit()
                 outcomes.append("confirmed")
             except VerifyLinkUsed:

@@ -80,6 +80,16 @@ class EmailNotVerified(AccountError):
     message = "This address is not verified yet. Open the link we emailed you, or send a new one."
 
 
+class WrongSignUpPassword(AccountError):
+    """Confirming takes the password chosen at sign-up, so nobody confirms a password someone else chose."""
+
+    field = "password"
+    message = (
+        "That is not the password this account was created with. If you did not create it, or forgot"
+        " the password, reset the password instead: that confirms the address too."
+    )
+
+
 class BrowserNotBound(AccountError):
     """The browser sent no binding cookie, so a sign-in ticket could be redeemed by anyone's."""
 

@@ -2,7 +2,8 @@
 
 A sign-up is one queued row whatever the address (its password hashed in the request either
 way); the worker decides: a new address gets an unconfirmed account and a link, a taken one a
-mail to its owner. Only the link makes the account usable, so the answer reveals nothing.
+mail to its owner. Only the link, with the password chosen at sign-up, makes the account usable,
+so the answer reveals nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pwapp import routes
 from pwapp.db import utcnow
 from pwapp.models import EmailVerification, SignUpRequest, User
 from pwapp.security import throttle
-from pwapp.security.passwords import hash_password
+from pwapp.security.passwords import hash_password, verify_password
 from pwapp.security.tokens import (
     VERIFY_SALT,
     BadResetToken,
@@ -30,8 +31,21 @@ from pwapp.security.tokens import (
     sign_reset,
 )
 from pwapp.services import notices
-from pwapp.services.accounts import Client, mark_verified, new_account_errors, register, valid_email
-from pwapp.services.errors import InvalidInput, VerifyLinkExpired, VerifyLinkInvalid, VerifyLinkUsed
+from pwapp.services.accounts import (
+    Client,
+    count_attempt,
+    mark_verified,
+    new_account_errors,
+    register,
+    valid_email,
+)
+from pwapp.services.errors import (
+    InvalidInput,
+    VerifyLinkExpired,
+    VerifyLinkInvalid,
+    VerifyLinkUsed,
+    WrongSignUpPassword,
+)
 from pwapp.settings import settings
 
 SIGN_UP_REQUESTED = "Check your inbox to finish creating your account."
@@ -155,10 +169,18 @@ def check_verify_link(db: Session, token: str, *, now: datetime | None = None) -
     return record, user
 
 
-def verify_email(db: Session, token: str, client: Client, *, now: datetime | None = None) -> User:
-    """Use a link up and confirm its account's address (Registered); the caller signs the user in."""
+def verify_email(db: Session, token: str, password: str, client: Client, *, now: datetime | None = None) -> User:
+    """Use a link up and confirm its account's address (Registered); the caller signs the user in.
+
+    The password chosen at sign-up must come with the link (WrongSignUpPassword, the link kept
+    otherwise; counted like a log-in): whoever signed up first with someone else's address cannot
+    have the owner confirm an account whose password they chose. The owner resets it instead.
+    """
     now = now or utcnow()
     record, user = check_verify_link(db, token, now=now)
+    count_attempt(throttle.LOGIN_PER_ACCOUNT, user.email)
+    if not verify_password(password, user.password_hash)[0]:
+        raise WrongSignUpPassword()
     used = db.execute(
         update(EmailVerification)
         .where(EmailVerification.id == record.id, EmailVerification.used_at.is_(None))

@@ -170,7 +170,7 @@ async def verify_email(request: Request) -> Response:
     client = client_of(request)
 
     def confirm(s):
-        return accounts.create_session(s, signup.verify_email(s, body.token, client), client)
+        return accounts.create_session(s, signup.verify_email(s, body.token, body.password, client), client)
 
     record, token = await in_db(confirm)
     return JSONResponse({"token": token, "expires_at": iso(record.expires_at)})

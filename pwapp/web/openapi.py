@@ -127,10 +127,12 @@ ROUTES = {
     ),
     routes.API_VERIFY_EMAIL: Route(
         "post", "verifyEmail",
-        "Confirm an address with the token from its emailed link (once); answers a bearer token.",
-        {"200": _answer("Confirmed and signed in.", s.Token)},
-        body=s.VerifyEmail, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature"},
-        description="An expired, used or invalid token answers 400 with `errors.token` and a `reason` code.",
+        "Confirm an address with the token from its emailed link (once) and the sign-up's password; answers a bearer token.",
+        {"200": _answer("Confirmed and signed in.", s.Token)}, refusals=("429",),
+        body=s.VerifyEmail, example={"token": "WzEsInNlY3JldCJd.aBcDeF.signature", "password": OLD},
+        description="An expired, used or invalid token answers 400 with `errors.token` and a `reason` code. "
+        "A password other than the one chosen at sign-up answers 400 with `errors.password` and keeps the link "
+        "usable; tries count with the account's log-in attempts (429 past the limit).",
     ),
     routes.API_LOGIN_TWO_STEP: Route(
         "post", "loginTwoStep", "Complete a two-step log-in with a code; answers the bearer token.",

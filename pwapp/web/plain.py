@@ -37,12 +37,18 @@ def render(template: str, status_code: int = 200, **context: object) -> HTMLResp
     return HTMLResponse(html, status_code=status_code)
 
 
-async def form_field(request: Request, name: str) -> str | None:
-    """The form's `name` field ("" when absent), or None when the body is larger than MAX_FORM_BYTES."""
+async def form_fields(request: Request, *names: str) -> list[str] | None:
+    """The form's `names` fields ("" when absent), or None when the body is larger than MAX_FORM_BYTES."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return None
     values = parse_qs(body.decode("utf-8", "replace"))
-    return (values.get(name) or [""])[0]
+    return [(values.get(name) or [""])[0] for name in names]
+
+
+async def form_field(request: Request, name: str) -> str | None:
+    """The form's `name` field ("" when absent), or None when the body is larger than MAX_FORM_BYTES."""
+    fields = await form_fields(request, name)
+    return None if fields is None else fields[0]

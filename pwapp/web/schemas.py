@@ -75,6 +75,7 @@ class Register(Body):
 
 class VerifyEmail(Body):
     token: Text = Field(description="The `token` query parameter of the emailed confirmation link.")
+    password: Text = Field(description="The password chosen at sign-up.")
 
 
 class ChangePassword(Body):

@@ -281,13 +281,19 @@ class UI:
         (link,) = re.findall(r"https?://\S+/verify-email\?token=\S+", text_of(message))
         return link
 
+    @staticmethod
+    def confirm(page, password: str = STRONG_PASSWORD) -> None:
+        """On an opened confirmation link: give the sign-up's password and click Confirm."""
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Confirm").click()
+
     def register(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
         """Sign up, open the emailed link, confirm, and land signed in."""
         from playwright.sync_api import expect
 
         self.sign_up(page, email, password)
         page.goto(self.verify_link(email))
-        page.get_by_role("button", name="Confirm").click()
+        self.confirm(page, password)
         expect(page).to_have_url(ACCOUNT_URL)
         expect(page.locator("#signed-in-email")).to_have_text(email)
 

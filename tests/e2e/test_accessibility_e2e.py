@@ -74,7 +74,10 @@ def test_every_page_passes_axe(scheme, new_context, ui, unique_email, mailbox):
     page.goto(link)
     expect(page.locator("#link-email")).to_have_text(email)
     audit("confirmation link")
-    page.get_by_role("button", name="Confirm").click()
+    ui.confirm(page, "not the sign-up's password")
+    expect(page.locator("#password-error")).to_be_visible()
+    audit("confirmation link, wrong password")
+    ui.confirm(page)
     expect(page.locator("#signed-in-email")).to_have_text(email)
     ui.login(new_context(color_scheme=scheme).new_page(), email)  # a second session: its Sign out button
     page.goto("/account")

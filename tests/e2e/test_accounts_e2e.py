@@ -131,7 +131,7 @@ def test_the_app_works_at_127_0_0_1_as_well_as_localhost(new_context, ui, unique
     email = unique_email("loopback")
     ui.sign_up(page, email)
     page.goto(ui.verify_link(email).replace("//localhost:", "//127.0.0.1:"))  # mailed for PWAPP_BASE_URL
-    page.get_by_role("button", name="Confirm").click()
+    ui.confirm(page)
     expect(page.locator("#signed-in-email")).to_have_text(email)
     assert page.url.startswith("http://127.0.0.1:")
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from pwapp.services.errors import EmailNotVerified
+from pwapp.services.errors import EmailNotVerified, WrongSignUpPassword
 from pwapp.services.signup import LINK_REQUESTED
 from tests.e2e.conftest import ACCOUNT_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD, text_of
 
@@ -25,7 +25,7 @@ def test_sign_up_confirm_by_mail_and_a_second_sign_up_changes_nothing(new_contex
     page.goto(link)  # opening it (as a mail scanner would) uses nothing up
     expect(page.locator("#link-email")).to_have_text(email)
     page.reload()
-    page.get_by_role("button", name="Confirm").click()
+    ui.confirm(page)
     expect(page).to_have_url(ACCOUNT_URL)  # the token is out of the address bar
     expect(page.locator("#signed-in-email")).to_have_text(email)
 
@@ -51,6 +51,9 @@ def test_an_unconfirmed_account_cannot_log_in_and_can_ask_for_a_new_link(page, u
     page.get_by_role("button", name="Send a new link").click()
     expect(page.get_by_text(LINK_REQUESTED)).to_be_visible()
     page.goto(ui.verify_link(email, count=2))
-    page.get_by_role("button", name="Confirm").click()
+    ui.confirm(page, OTHER_STRONG_PASSWORD)  # not the sign-up's: the link is kept, a reset offered
+    expect(page.get_by_role("alert")).to_contain_text(WrongSignUpPassword.message)
+    expect(page.get_by_role("link", name="Reset the password")).to_be_visible()
+    ui.confirm(page)
     expect(page).to_have_url(ACCOUNT_URL)
     expect(page).not_to_have_url(re.compile("token="))
