@@ -11,7 +11,7 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup migrate run test test-fast bench bench-ui browser clean
+.PHONY: setup migrate run replicas test test-fast bench bench-ui browser haproxy clean
 
 # The venv is rebuilt only when requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -36,12 +36,21 @@ migrate: setup
 run: migrate
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
+# N replicas behind HAProxy on http://localhost:$(PORT), on PWAPP_DATABASE_URL (PostgreSQL) and PWAPP_REDIS_URL.
+N ?= 2
+replicas: setup haproxy
+	$(PY) -m deploy.replicas $(N) --port $(PORT)
+
+# Debian's HAProxy, the reverse proxy of `make replicas` and of the replica tests.
+haproxy:
+	@command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser $(AXE)
-	$(VENV)/bin/ruff check pwapp tests bench alembic rxconfig.py
+test: setup browser haproxy $(AXE)
+	$(VENV)/bin/ruff check pwapp tests bench alembic rxconfig.py deploy
 	$(PY) -m pytest
 
 test-fast: setup
