@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="HAProxy's port (replicas: the next ones)")
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops the servers like Ctrl-C
     cluster = Cluster([args.port + 1 + i for i in range(args.count)], args.port, host=args.host)
     with cluster:
