@@ -625,6 +625,16 @@ def markdown(result: dict) -> str:
     )
 
 
+def server_settings(workdir: Path) -> dict[str, str]:
+    """Production, file mail in `workdir`, one trusted proxy hop (each client its own IP)."""
+    return {
+        "PWAPP_ENV": "production",
+        "PWAPP_TRUSTED_PROXY_HOPS": "1",
+        "PWAPP_MAIL_BACKEND": "file",
+        "PWAPP_MAIL_DIR": str(workdir / "mail"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ui"]:  # `python -m bench ui`: the UI's websocket (bench/ui_load.py)
@@ -634,13 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_id = os.urandom(3).hex()
     workdir = Path(tempfile.mkdtemp(prefix="pwapp-bench-"))
-    settings = {  # production, file mail, one trusted proxy hop (see the notes on client IPs)
-        "PWAPP_ENV": "production",
-        "PWAPP_TRUSTED_PROXY_HOPS": "1",
-        "PWAPP_MAIL_BACKEND": "file",
-        "PWAPP_MAIL_DIR": str(workdir / "mail"),
-    }
-    server = AppServer(workdir, settings, start_timeout=args.start_timeout, loglevel="warning")
+    server = AppServer(workdir, server_settings(workdir), start_timeout=args.start_timeout, loglevel="warning")
     # This process writes the same DB (users) and reads the outbox: same settings as the server.
     os.environ.clear()
     os.environ.update(server.env)

@@ -62,12 +62,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--probe-alone-seconds", type=float, default=3, help="probe on the idle server first (default 3; 0 skips)")
     parser.add_argument("--rest-seconds", type=float, default=10, help="then the same users over POST /api/login/ for comparison (default 10; 0 skips)")
     parser.add_argument("--hash-samples", type=int, default=20, help="argon2id verify samples, before and after (default 20)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PWAPP_WORKERS; more than 1 needs --database-url and --redis-url)")
+    parser.add_argument("--database-url", default="", help="PWAPP_DATABASE_URL (default: a fresh SQLite file)")
+    parser.add_argument("--redis-url", default="", help="PWAPP_REDIS_URL, a database the bench empties first (default: none, in-memory state)")
     parser.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for the server")
     parser.add_argument("--no-markdown", action="store_true", help=f"do not rewrite {UI_LATEST_MD.relative_to(ROOT)}")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (DB, mail, app.log)")
     args = parser.parse_args(argv)
-    if args.users < 1 or args.seconds <= 0 or args.hash_samples < 1 or args.probe_interval_ms <= 0:
-        parser.error("--users, --seconds, --hash-samples and --probe-interval-ms must be positive")
+    if args.users < 1 or args.seconds <= 0 or args.hash_samples < 1 or args.probe_interval_ms <= 0 or args.workers < 1:
+        parser.error("--users, --seconds, --hash-samples, --probe-interval-ms and --workers must be positive")
     return args
 
 
@@ -329,15 +332,24 @@ def per_event_ms(before: dict[str, float], after: dict[str, float], events: int)
 
 # --- serving --------------------------------------------------------------------------------
 
-SERVED = "one process (one granian worker), in-memory state, SQLite"
+def served(args: argparse.Namespace) -> str:
+    """The server set-up in words, for the report."""
+    processes = "one process (one granian worker)" if args.workers == 1 else f"{args.workers} granian worker processes"
+    state = "Redis state" if args.redis_url else "in-memory state"
+    database = args.database_url.split("+", 1)[0].split(":", 1)[0].replace("postgresql", "PostgreSQL") or "SQLite"
+    return f"{processes}, {state}, {'SQLite' if database == 'sqlite' else database}"
 
 
 def serve(args: argparse.Namespace, workdir: Path, settings: dict[str, str]) -> AppServer:
-    """What the load goes to: one address (base_url), its CPU (cpu_seconds), stop().
+    """What the load goes to: one address (base_url), its CPU (cpu_seconds, every worker's), stop()."""
+    if args.redis_url:
+        import redis
 
-    One process today; "2 processes (or replicas) behind one address" is another builder
-    with the same three, chosen by a flag, once pwapp can be served that way."""
-    return AppServer(workdir, settings, start_timeout=args.start_timeout, loglevel="warning")
+        redis.Redis.from_url(args.redis_url).flushdb()  # no earlier run's throttles or states
+    shared = {"PWAPP_WORKERS": str(args.workers), "PWAPP_REDIS_URL": args.redis_url}
+    if args.database_url:
+        shared["PWAPP_DATABASE_URL"] = args.database_url
+    return AppServer(workdir, settings | shared, start_timeout=args.start_timeout, loglevel="warning")
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -471,19 +483,21 @@ def verify_ms(samples: int, email: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.__main__ import PASSWORD_A, cpu_model, loadavg, log, machine_busy_seconds, register_users
+    from bench.__main__ import (
+        PASSWORD_A,
+        cpu_model,
+        loadavg,
+        log,
+        machine_busy_seconds,
+        register_users,
+        server_settings,
+    )
     from bench.load import Usage
 
     args = parse_args(argv)
     run_id = os.urandom(3).hex()
     workdir = Path(tempfile.mkdtemp(prefix="pwapp-bench-ui-"))
-    settings = {  # production, file mail, one trusted proxy hop (each tab its own client IP)
-        "PWAPP_ENV": "production",
-        "PWAPP_TRUSTED_PROXY_HOPS": "1",
-        "PWAPP_MAIL_BACKEND": "file",
-        "PWAPP_MAIL_DIR": str(workdir / "mail"),
-    }
-    server = serve(args, workdir, settings)
+    server = serve(args, workdir, server_settings(workdir))
     os.environ.clear()  # this process registers users in the server's database
     os.environ.update(server.env)
 
@@ -533,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         "after": after["wall"],
     }
     hash_bound = round(cores / (verify["wall"] / 1000), 2)
-    result = report(args, machine, series, cpu, verify, hash_bound, SERVED)
+    result = report(args, machine, series, cpu, verify, hash_bound, served(args))
     print(json.dumps(result, indent=2))
     if not args.no_markdown:
         UI_LATEST_MD.write_text(markdown(result))

@@ -57,7 +57,7 @@ def test_ui_bench_client_logs_in_over_the_websocket(base_url, ui, unique_email):
         pool.submit(asyncio.run, sign_up(base_url, emails)).result(timeout=120)
         for email in emails:
             link = httpx.URL(ui.verify_link(email))
-            confirmed = httpx.post(str(link.copy_with(query=None)), data={"token": link.params["token"]})
+            confirmed = httpx.post(str(link.copy_with(query=None)), data={"token": link.params["token"], "password": STRONG_PASSWORD})
             assert confirmed.status_code == 303 and confirmed.headers["location"] == "/auth/login?notice=verified"
         series = pool.submit(asyncio.run, tiny_run(base_url, emails)).result(timeout=120)
     login = series["login"]
