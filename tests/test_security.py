@@ -42,11 +42,12 @@ def test_new_hashes_are_argon2id_with_owasp_parameters():
 
 
 HASH_IN_A_FORKED_WORKER = """
-import os
+import os, signal
 import pwapp.security.passwords as p
 stored = p.hash_password("forked worker password")  # the parent's pool has a live thread now
 pid = os.fork()  # as a server forks its workers
 if pid == 0:
+    signal.alarm(30)  # a child stuck on the parent's dead pool ends, and so fails the test
     ok = p.verify_password("forked worker password", stored)[0] and p.hash_password("x" * 12)
     os._exit(0 if ok else 1)
 print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
