@@ -9,7 +9,8 @@ The public API (importing `pwapp` loads nothing else; each name is imported at f
   given in code on top; call `configure` before `install`); `Settings`, `SettingsError`.
 - `AuthState`: protect a page with `on_load=AuthState.require_login`; its state (or a subclass's)
   then has the signed-in `user_id` and `email`.
-- `current_user_info(db, session_token)` -> `UserInfo(id, email)` or None: the same, for your services.
+- `current_user_info(db, token_hash)` -> `UserInfo(id, email)` or None: the same, for your services
+  (`token_hash`: the session cookie's SHA-256, `pwapp.web.cookies.session_hash_of(cookie_header)`).
 - `hooks`: react to account events (`hooks.on(hooks.PasswordChanged)`…) and add password rules;
   `events`: the events' records.
 """

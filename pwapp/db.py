@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -64,7 +65,14 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "do_connect")
+        def _name_the_process(_dialect, _record, _args, kwargs):
+            kwargs.setdefault("application_name", f"pwapp pid {os.getpid()}")  # which process holds it (pg_stat_activity)
+
+    return engine
 
 
 @lru_cache(maxsize=1)

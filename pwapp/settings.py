@@ -61,6 +61,17 @@ def _base_url(source: Mapping[str, str]) -> str:
     return raw.rstrip("/")
 
 
+def _workers(source: Mapping[str, str], redis_url: str | None, database_url: str) -> int:
+    """PWAPP_WORKERS: one per core with Redis on a server database, else 1; several need both."""
+    sqlite = database_url.startswith("sqlite")
+    workers = _int(source, "PWAPP_WORKERS", (os.cpu_count() or 1) if redis_url and not sqlite else 1)
+    if workers > 1 and not redis_url:
+        raise SettingsError("PWAPP_WORKERS above 1 requires PWAPP_REDIS_URL (the processes share state through it)")
+    if workers > 1 and sqlite:
+        raise SettingsError("PWAPP_WORKERS above 1 requires a PostgreSQL PWAPP_DATABASE_URL, not SQLite")
+    return workers
+
+
 def _secret_key(source: Mapping[str, str], env: str) -> str:
     key = source.get("PWAPP_SECRET_KEY", "").strip()
     if key:
@@ -86,6 +97,7 @@ class Settings:
     secret_key: str
     database_url: str
     redis_url: str | None
+    workers: int
     session_idle_minutes: int
     session_max_hours: int
     password_min_length: int
@@ -141,13 +153,16 @@ class Settings:
             raise SettingsError("PWAPP_SMTP_HOST is required when PWAPP_MAIL_BACKEND=smtp")
         security = _choice(source, "PWAPP_SMTP_SECURITY", "starttls", ("starttls", "ssl", "none"))
         mail_from = source.get("PWAPP_MAIL_FROM", "").strip() or "pwapp <no-reply@localhost>"
+        database_url = source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{app_dir() / 'pwapp.db'}"
+        redis_url = source.get("PWAPP_REDIS_URL", "").strip() or None
         return cls(
             env=env,
             product_name=" ".join(source.get("PWAPP_PRODUCT_NAME", "").split()) or "pwapp",
             base_url=_base_url(source),
             secret_key=_secret_key(source, env),
-            database_url=source.get("PWAPP_DATABASE_URL", "").strip() or f"sqlite:///{app_dir() / 'pwapp.db'}",
-            redis_url=source.get("PWAPP_REDIS_URL", "").strip() or None,
+            database_url=database_url,
+            redis_url=redis_url,
+            workers=_workers(source, redis_url, database_url),
             session_idle_minutes=_int(source, "PWAPP_SESSION_IDLE_MINUTES", 60 * 24 * 7),
             session_max_hours=_int(source, "PWAPP_SESSION_MAX_HOURS", 24 * 30),
             password_min_length=_int(source, "PWAPP_PASSWORD_MIN_LENGTH", 12, minimum=8),

@@ -14,7 +14,7 @@ from pwapp.mail.sender import run_forever
 from pwapp.pages import add_pages
 from pwapp.web import api, cookies, static
 from pwapp.web.csp import build_script_policy
-from pwapp.web.middleware import browser_binding, security_headers
+from pwapp.web.middleware import browser_binding, credential_free_events, security_headers
 from pwapp.web.redirects import locations_on_base_url, serve_pages_directly
 from pwapp.web.reset_link import reset_link_page
 from pwapp.web.two_step_pages import two_step_pages
@@ -34,13 +34,14 @@ class SecuredApp(rx.App):
 def _transformers(app: rx.App) -> list:
     """The app's own api_transformer entries between pwapp's: `serve_pages_directly` must wrap
     Reflex's app first; pwapp's routes, the reset and verification links, the two-step secrets' pages, the page CSP
-    and the binding cookie wrap the rest."""
+    and the binding cookie wrap the rest; `credential_free_events` is outermost, so no layer
+    hands Reflex's event socket a credential."""
     theirs = app.api_transformer
     theirs = [] if theirs is None else list(theirs) if isinstance(theirs, Sequence) else [theirs]
     http_routes = Starlette(routes=cookies.http_routes() + api.http_routes() + static.http_routes())
     return [
         serve_pages_directly, *theirs, http_routes, reset_link_page, verify_link_page, two_step_pages,
-        locations_on_base_url, build_script_policy, browser_binding,
+        locations_on_base_url, build_script_policy, browser_binding, credential_free_events,
     ]
 
 

@@ -45,7 +45,7 @@ def sign_in(db: Session, user: User, client: Client = CLIENT) -> str:
 
 def whoami(db: Session, token: str):
     """(user, session) as a request carrying `token` would see them."""
-    found = current_session(db, token)
+    found = current_session(db, digest(token))
     assert found is not None
     return found
 

@@ -213,7 +213,7 @@ def test_ticket_redeems_once_for_a_session_token(db):
     user = make_user(db, "alice@example.org")
     ticket = login(db, "alice@example.org", STRONG, CLIENT)
     db.commit()
-    assert current_session(db, ticket) is None  # a ticket is not a session token
+    assert current_session(db, digest(ticket)) is None  # a ticket is not a session token
     redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
     assert redeemed is not None
@@ -221,12 +221,12 @@ def test_ticket_redeems_once_for_a_session_token(db):
     assert token != ticket
     assert expires_at > utcnow() + timedelta(hours=settings.session_max_hours - 1)
     assert redeem_ticket(db, ticket, CLIENT.binding) is None
-    found = current_session(db, token)
+    found = current_session(db, digest(token))
     assert found is not None and found[0].id == user.id
     assert found[1].ip == CLIENT.ip and found[1].user_agent == CLIENT.user_agent
-    assert current_session(db, ticket) is None
+    assert current_session(db, digest(ticket)) is None
     assert current_session(db, "") is None and current_session(db, None) is None
-    assert current_session(db, "made-up-token") is None
+    assert current_session(db, digest("made-up-token")) is None
 
 
 def test_a_ticket_redeems_only_in_the_browser_that_asked_for_it(db):
@@ -276,8 +276,8 @@ def test_raw_tickets_and_tokens_are_never_stored(db):
     for secret in (ticket, token, api_token):
         assert not any(secret in value for value in stored), "a raw token is stored"
     # What is stored is a digest that still finds the session.
-    assert current_session(db, token) is not None
-    assert current_session(db, api_token)[1].id == api_session.id
+    assert current_session(db, digest(token)) is not None
+    assert current_session(db, digest(api_token))[1].id == api_session.id
 
 
 def _every_stored_value(db) -> list[str]:
@@ -294,9 +294,9 @@ def test_idle_session_expires(db):
     record = whoami(db, token)[1]
     idle = timedelta(minutes=settings.session_idle_minutes)
     set_session(db, record.id, last_seen_at=utcnow() - idle + timedelta(minutes=5))
-    assert current_session(db, token) is not None
+    assert current_session(db, digest(token)) is not None
     set_session(db, record.id, last_seen_at=utcnow() - idle - timedelta(minutes=1))
-    assert current_session(db, token) is None
+    assert current_session(db, digest(token)) is None
     assert active_sessions(db, user) == []
 
 
@@ -305,7 +305,7 @@ def test_absolute_expiry_ends_an_active_session(db):
     token = sign_in(db, user)
     record = whoami(db, token)[1]
     set_session(db, record.id, expires_at=utcnow() - timedelta(seconds=1), last_seen_at=utcnow())
-    assert current_session(db, token) is None
+    assert current_session(db, digest(token)) is None
     assert active_sessions(db, user) == []
 
 
@@ -315,18 +315,18 @@ def test_current_session_refuses_a_deactivated_user(db):
     user.is_active = False
     db.add(user)
     db.commit()
-    assert current_session(db, token) is None
+    assert current_session(db, digest(token)) is None
 
 
 def test_logout_revokes_only_that_session(db):
     user = make_user(db, "alice@example.org")
     token = sign_in(db, user)
     other = sign_in(db, user, OTHER_IP)
-    logout(db, token)
+    logout(db, digest(token))
     db.commit()
-    assert current_session(db, token) is None
-    assert current_session(db, other) is not None
-    logout(db, "unknown-token")
+    assert current_session(db, digest(token)) is None
+    assert current_session(db, digest(other)) is not None
+    logout(db, digest("unknown-token"))
     logout(db, None)
     db.commit()
 
@@ -339,7 +339,7 @@ def test_revoking_another_users_session_is_not_found_and_leaves_it_live(db):
     with pytest.raises(SessionNotFound):
         revoke_session(db, alice, bob_session.id)
     db.commit()
-    assert current_session(db, bob_token) is not None
+    assert current_session(db, digest(bob_token)) is not None
     with pytest.raises(SessionNotFound):
         revoke_session(db, alice, 999_999)
 
@@ -350,8 +350,8 @@ def test_revoke_own_session(db):
     keep = sign_in(db, alice, OTHER_IP)
     revoke_session(db, alice, whoami(db, token)[1].id)
     db.commit()
-    assert current_session(db, token) is None
-    assert current_session(db, keep) is not None
+    assert current_session(db, digest(token)) is None
+    assert current_session(db, digest(keep)) is not None
     with pytest.raises(SessionNotFound):
         revoke_session(db, alice, whoami(db, keep)[1].id + 1000)
 
@@ -366,7 +366,7 @@ def test_active_sessions_lists_only_live_ones(db):
     expired = whoami(db, sign_in(db, alice))[1]
     create_ticket(db, alice, CLIENT)  # never redeemed: not a session yet
     sign_in(db, bob)  # someone else's
-    logout(db, revoked)
+    logout(db, digest(revoked))
     db.commit()
     now = utcnow()
     set_session(db, live_old.id, last_seen_at=now - timedelta(minutes=30))

@@ -9,6 +9,7 @@ import pytest
 from pwapp.models import User
 from pwapp.models.outbox import PENDING
 from pwapp.security.passwords import hash_password
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import Client, authenticate, create_session, current_session, redeem_ticket
 from pwapp.services.errors import (
     BrowserNotBound,
@@ -52,7 +53,7 @@ def test_wrong_current_password_changes_nothing(db, alice):
     after = stored_user(db, user.id)
     assert after.password_hash == hash_before
     assert after.password_changed_at == changed_before
-    assert current_session(db, laptop) is not None and current_session(db, phone) is not None
+    assert current_session(db, digest(laptop)) is not None and current_session(db, digest(phone)) is not None
     assert mails(db, template="password_changed") == []
     assert authenticate(db, "alice@example.org", OLD, CLIENT).id == user.id
 
@@ -153,8 +154,8 @@ def test_success_signs_out_every_session_and_notifies(db, alice):
         authenticate(db, "alice@example.org", OLD, CLIENT)
     assert authenticate(db, "alice@example.org", NEW, CLIENT).id == user.id
     # Every earlier session of Alice is dead, including the one that made the change...
-    assert current_session(db, laptop) is None
-    assert current_session(db, phone) is None
+    assert current_session(db, digest(laptop)) is None
+    assert current_session(db, digest(phone)) is None
     # ...Bob is untouched...
     assert whoami(db, bob_token)[0].id == bob.id
     # ...and the browser that made the change continues with a fresh session.
@@ -193,7 +194,7 @@ def test_keeping_other_sessions_still_rotates_the_current_one(db, alice):
     me, session = whoami(db, laptop)
     ticket = change_password(db, me, session, OLD, NEW, NEW, client=CLIENT, sign_out_others=False)
     db.commit()
-    assert current_session(db, laptop) is None
+    assert current_session(db, digest(laptop)) is None
     assert whoami(db, phone)[0].id == user.id
     redeemed = redeem_ticket(db, ticket, CLIENT.binding)
     db.commit()
@@ -209,7 +210,7 @@ def test_api_issuer_returns_a_working_session_token(db, alice):
         db, me, session, OLD, NEW, NEW, client=CLIENT, issue=lambda d, u, c, **kw: create_session(d, u, c, **kw)[1]
     )
     db.commit()
-    assert current_session(db, laptop) is None
+    assert current_session(db, digest(laptop)) is None
     assert whoami(db, token)[0].id == user.id
 
 

@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import Session, SQLModel
 
 from pwapp.db import make_engine
+from pwapp.security.tokens import digest
 from pwapp.services import two_step
 from pwapp.services.accounts import authenticate, current_session
 from pwapp.services.errors import InvalidCredentials, ResetLinkStale
@@ -130,7 +131,7 @@ def test_set_password_applies_the_policy_and_ends_sessions_and_reset_links(users
         with pytest.raises(InvalidCredentials):
             authenticate(s, ALICE, OLD, CLIENT)
         assert authenticate(s, ALICE, NEW, CLIENT).email == ALICE
-        assert current_session(s, token) is None
+        assert current_session(s, digest(token)) is None
         with pytest.raises(ResetLinkStale):
             check_reset_link(s, link)
         assert len(mails(s, template="password_changed", recipient=ALICE)) == 1
@@ -150,17 +151,17 @@ def test_deactivate_ends_sessions_for_good_and_revoke_sessions_counts(users, cli
     assert accounts[0].split() == ["id", "email", "active", "created", "(UTC)"]
     assert accounts[1].split()[:3] == ["1", ALICE, "no"]
     with Session(cli_db) as s:
-        assert all(current_session(s, t) is None for t in tokens)
+        assert all(current_session(s, digest(t)) is None for t in tokens)
         with pytest.raises(InvalidCredentials):
             authenticate(s, ALICE, OLD, CLIENT)
 
     assert users("activate", ALICE).stdout.strip() == f"activated {ALICE}"
     with Session(cli_db, expire_on_commit=False) as s:
-        assert all(current_session(s, t) is None for t in tokens)  # activating revives no session
+        assert all(current_session(s, digest(t)) is None for t in tokens)  # activating revives no session
         token = sign_in(s, authenticate(s, ALICE, OLD, CLIENT))
     assert users("revoke-sessions", ALICE).stdout.strip() == f"signed out 1 session(s) of {ALICE}"
     with Session(cli_db) as s:
-        assert current_session(s, token) is None
+        assert current_session(s, digest(token)) is None
 
 
 @pytest.mark.parametrize("command", ["set-password", "deactivate", "activate", "sessions", "revoke-sessions", "two-step-off"])

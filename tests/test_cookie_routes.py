@@ -98,7 +98,7 @@ def signed_in(engine, user) -> Browser:
 
 def email_behind(engine, token: str) -> str | None:
     with Session(engine, expire_on_commit=False) as s:
-        found = current_session(s, token)
+        found = current_session(s, digest(token))
         s.commit()
     return found[0].email if found else None
 
@@ -215,7 +215,7 @@ async def test_the_cookie_of_a_revoked_session_is_cleared(http, engine, users):
     alice, _ = users
     browser = signed_in(engine, alice)
     with Session(engine) as s:
-        logout(s, browser.session)
+        logout(s, digest(browser.session))
         s.commit()
     r = await get(http, "/auth/session/end?next=/auth/login%3Fnotice%3Dsigned-out", browser.cookie(), SAME_ORIGIN)
     assert r.status_code == 303 and r.headers["location"] == "/auth/login?notice=signed-out"

@@ -24,6 +24,7 @@ from pwapp.events import EVENTS
 from pwapp.models import EmailVerification, OutboxMessage, PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
 from pwapp.security.passwords import verify_password
+from pwapp.security.tokens import digest
 from pwapp.services import accounts, notices, passwords, signup, two_step
 from pwapp.services.errors import (
     HookFailed,
@@ -184,7 +185,7 @@ def test_every_action_emits_its_event_once_and_no_payload_holds_a_secret(app_db,
     with pwdb.session() as s:
         api_session, api_token = accounts.create_session(s, s.get(User, alice.id), CLIENT)
         other, _ = accounts.create_session(s, s.get(User, alice.id), PHONE)
-    in_db(accounts.logout, api_token)
+    in_db(accounts.logout, digest(api_token))
     in_db(accounts.sign_out_everywhere, alice)
     assert [(e.session_id, e.reason) for e in seen] == [(api_session.id, "logout"), (other.id, "operator")]
 

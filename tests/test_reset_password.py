@@ -15,6 +15,7 @@ from pwapp.db import utcnow
 from pwapp.models import PasswordReset
 from pwapp.models.outbox import DISCARDED, PENDING
 from pwapp.security import throttle, tokens
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import Client, authenticate, create_ticket, current_session, redeem_ticket
 from pwapp.services.errors import (
     InvalidCredentials,
@@ -30,9 +31,12 @@ from pwapp.services.errors import (
 )
 from pwapp.services.passwords import (
     check_reset_link,
+    check_reset_reference,
     issue_reset_links,
     request_password_reset,
     reset_password,
+    reset_password_by_reference,
+    set_password,
 )
 from pwapp.settings import settings
 from tests.factories import (
@@ -340,9 +344,9 @@ def test_reset_sets_the_password_and_signs_out_everywhere(db, alice):
     db.expire_all()
 
     assert user.id == alice.id
-    assert current_session(db, laptop) is None
-    assert current_session(db, phone) is None
-    assert current_session(db, bob_token) is not None
+    assert current_session(db, digest(laptop)) is None
+    assert current_session(db, digest(phone)) is None
+    assert current_session(db, digest(bob_token)) is not None
     assert only_reset_record(db).used_at is not None
     with pytest.raises(ResetLinkUsed):
         check_reset_link(db, token)
@@ -408,11 +412,11 @@ def test_weak_password_does_not_consume_the_link(db, alice):
     assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
 
 
-def _submit(engine, token: str, password: str) -> str:
+def _submit(engine, token: str, password: str, reset=reset_password) -> str:
     """One browser submitting the reset form in its own request (own session, own connection)."""
     with Session(engine, expire_on_commit=False) as own:
         try:
-            reset_password(own, token, password, password, CLIENT)
+            reset(own, token, password, password, CLIENT)
             own.commit()
             return "ok"
         except ResetLinkUsed:
@@ -487,3 +491,73 @@ def test_losing_submit_is_told_the_link_was_used(engine, db, alice):
         other_done.set()
         event.remove(engine, "after_cursor_execute", pause_after_reading_the_record)
     assert sorted([first, *outcome]) == ["ok", "used"]
+
+
+# --- the reference a Reflex state sees (pwapp.web.middleware.credential_free_events) --------
+
+
+def reference(token: str) -> str:
+    return tokens.reset_reference(settings.secret_key, token)
+
+
+def test_a_reference_names_the_link_but_is_no_link(db, alice):
+    token = request_link(db, "alice@example.org")
+    ref = reference(token)
+    record = only_reset_record(db)
+    assert ref == f"{record.id}.{record.token_hash}" and token not in ref
+    assert check_reset_reference(db, ref)[1].id == alice.id
+    with pytest.raises(ResetLinkInvalid):
+        check_reset_link(db, ref)  # what the state store holds cannot be used as a link
+    for bad in ("", "1", f"{record.id}.{'0' * 64}", f"{record.id}.{record.token_hash.upper()}", token, f"0.{record.token_hash}"):
+        with pytest.raises(ResetLinkInvalid):
+            check_reset_reference(db, bad)
+    forged = tokens.sign_reset("another key " * 4, record.id, "secret")
+    assert reference(forged) == "" and reference("%FF%FE") == ""
+
+
+def test_a_reference_keeps_the_links_expiry_supersession_and_staleness(db, alice):
+    first = reference(request_link(db, "alice@example.org"))
+    second = reference(request_link(db, "alice@example.org"))
+    with pytest.raises(ResetLinkSuperseded):
+        reset_password_by_reference(db, first, NEW, NEW, CLIENT)
+    db.rollback()
+    with pytest.raises(ResetLinkExpired):
+        check_reset_reference(db, second, now=utcnow() + timedelta(seconds=settings.reset_token_max_age + 1))
+    set_password(db, alice, NEW)
+    db.commit()
+    with pytest.raises(ResetLinkStale):
+        reset_password_by_reference(db, second, OLD, OLD, CLIENT)
+
+
+def test_a_reference_resets_once_with_every_effect(db, alice):
+    laptop, phone = sign_in(db, alice), sign_in(db, alice, PHONE)
+    ref = reference(request_link(db, "alice@example.org"))
+    assert reset_password_by_reference(db, ref, NEW, NEW, PHONE).id == alice.id
+    db.commit()
+    assert current_session(db, digest(laptop)) is None and current_session(db, digest(phone)) is None
+    assert authenticate(db, "alice@example.org", NEW, CLIENT).id == alice.id
+    assert len(mails(db, template="password_reset_done")) == 1
+    with pytest.raises(ResetLinkUsed):
+        reset_password_by_reference(db, ref, OLD + "?", OLD + "?", CLIENT)
+
+
+def test_a_link_and_its_reference_submitted_together_reset_once(engine, db, alice):
+    for round_ in range(3):
+        throttle.RESET_REQUEST_PER_EMAIL.clear("alice@example.org")
+        token = request_link(db, "alice@example.org", Client(ip=f"192.0.2.{round_}"))
+        barrier, outcomes = threading.Barrier(2), {}
+        passwords = {"link": f"{NEW}-link-{round_}", "reference": f"{NEW}-reference-{round_}"}
+        forms = {"link": (token, reset_password), "reference": (reference(token), reset_password_by_reference)}
+
+        def submit(name: str, barrier=barrier, outcomes=outcomes, passwords=passwords, forms=forms):
+            barrier.wait(timeout=10)
+            outcomes[name] = _submit(engine, forms[name][0], passwords[name], forms[name][1])
+
+        threads = [threading.Thread(target=submit, args=(name,)) for name in forms]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(outcomes.values()) == ["ok", "used"], f"round {round_}: {outcomes}"
+        (winner,) = [name for name, outcome in outcomes.items() if outcome == "ok"]
+        assert authenticate(db, "alice@example.org", passwords[winner], CLIENT).id == alice.id

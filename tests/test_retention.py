@@ -16,6 +16,7 @@ from pwapp import worker
 from pwapp.db import make_engine, utcnow
 from pwapp.models import User
 from pwapp.models.outbox import DISCARDED, FAILED, PENDING, SENDING, SENT
+from pwapp.security.tokens import digest
 from pwapp.services.accounts import active_sessions, create_ticket, current_session, find_user, redeem_ticket
 from pwapp.services.passwords import check_reset_link
 from pwapp.services.retention import BATCH, LOCK_KEY, TICKET_MARGIN, outbox, purge, resets, sessions
@@ -123,7 +124,7 @@ def test_dead_sessions_go_after_retention_and_unredeemed_tickets_soon_after_expi
     assert result.finished
     assert ids(db, sessions) == kept
     assert [s.id for s in active_sessions(db, alice)] == listed
-    assert current_session(db, token) is not None
+    assert current_session(db, digest(token)) is not None
     assert redeem_ticket(db, ticket, CLIENT.binding) is not None
 
 

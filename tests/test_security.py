@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -37,6 +39,24 @@ def test_new_hashes_are_argon2id_with_owasp_parameters():
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert verify_password(STRONG, stored) == (True, None)
     assert verify_password(STRONG + "x", stored) == (False, None)
+
+
+HASH_IN_A_FORKED_WORKER = """
+import os, signal
+import pwapp.security.passwords as p
+stored = p.hash_password("forked worker password")  # the parent's pool has a live thread now
+pid = os.fork()  # as a server forks its workers
+if pid == 0:
+    signal.alarm(30)  # a child stuck on the parent's dead pool ends, and so fails the test
+    ok = p.verify_password("forked worker password", stored)[0] and p.hash_password("x" * 12)
+    os._exit(0 if ok else 1)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_a_forked_worker_process_hashes_on_a_pool_of_its_own():
+    result = subprocess.run([sys.executable, "-c", HASH_IN_A_FORKED_WORKER], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "0", result.stderr
 
 
 def test_same_password_hashes_differently_each_time():

@@ -140,3 +140,50 @@ def test_only_the_site_may_open_the_websocket_in_production():
 def test_import_pwapp_loads_nothing_else():
     result = run("import sys, pwapp\nprint(sorted(m for m in sys.modules if m.startswith(('pwapp', 'reflex'))))")
     assert result.returncode == 0 and result.stdout.strip() == "['pwapp']", result.stderr
+
+
+PG = "postgresql+psycopg://pwapp@db.example/pwapp"
+REDIS = "redis://cache.example:6379/0"
+SHOW_WORKERS = "import os, pwapp.settings as s; print(s.settings.workers, os.cpu_count())"
+
+
+def test_one_worker_unless_redis_and_postgresql_are_set():
+    assert run(SHOW_WORKERS, PWAPP_SECRET_KEY="k" * 40).stdout.split()[0] == "1"
+    assert run(SHOW_WORKERS, PWAPP_SECRET_KEY="k" * 40, PWAPP_REDIS_URL=REDIS).stdout.split()[0] == "1"  # SQLite
+    workers, cores = run(SHOW_WORKERS, PWAPP_SECRET_KEY="k" * 40, PWAPP_REDIS_URL=REDIS, PWAPP_DATABASE_URL=PG).stdout.split()
+    assert workers == cores
+    chosen = run(SHOW_WORKERS, PWAPP_SECRET_KEY="k" * 40, PWAPP_REDIS_URL=REDIS, PWAPP_DATABASE_URL=PG, PWAPP_WORKERS="3")
+    assert chosen.stdout.split()[0] == "3"
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"PWAPP_WORKERS": "2", "PWAPP_DATABASE_URL": PG}, "PWAPP_REDIS_URL"),
+        ({"PWAPP_WORKERS": "2", "PWAPP_REDIS_URL": REDIS}, "PWAPP_DATABASE_URL"),
+        ({"PWAPP_WORKERS": "0"}, "PWAPP_WORKERS"),
+    ],
+)
+def test_several_workers_need_redis_and_postgresql(env, named):
+    result = start(**env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and named in lines[0] and "PWAPP_WORKERS" in lines[0]
+
+
+SHOW_CONFIG = (
+    "import os, rxconfig as r; c = r.config\n"
+    "print(str(c.state_manager_mode), c.redis_url, c.redis_lock_expiration, c.redis_token_expiration, os.environ['GRANIAN_WORKERS'])"
+)
+
+
+def test_reflex_keeps_state_in_memory_with_one_worker_by_default():
+    result = run(SHOW_CONFIG, PWAPP_SECRET_KEY="k" * 40, GRANIAN_WORKERS="7")
+    assert result.returncode == 0, result.stderr
+    mode, _url, *_, workers = result.stdout.split()
+    assert (mode, workers) == ("memory", "1")
+
+
+def test_with_redis_reflex_keeps_state_there_and_runs_the_workers_asked_for():
+    result = run(SHOW_CONFIG, PWAPP_SECRET_KEY="k" * 40, PWAPP_REDIS_URL=REDIS, PWAPP_DATABASE_URL=PG, PWAPP_WORKERS="3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["redis", REDIS, "5000", "3600", "3"]

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from pwapp import db
 from pwapp.models import TwoStep, UserSession
+from pwapp.security.tokens import digest
 from pwapp.services import accounts, two_step
 from pwapp.services.errors import InvalidCode
 from pwapp.state.login import LoginState
@@ -34,7 +35,7 @@ from tests.test_states import (  # noqa: F401
 
 def signed_in_as(s, cookie: str):
     """(user, session) of a session cookie."""
-    return accounts.current_session(s, cookie.split("=", 1)[1])
+    return accounts.current_session(s, digest(cookie.split("=", 1)[1]))
 
 
 def confirm_on_the_server_page(cookie: str) -> tuple[str, list[str]]:

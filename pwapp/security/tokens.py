@@ -13,6 +13,7 @@ VERIFY_SALT = "pwapp.email-verification"  # a reset token is no verification tok
 MAX_RESET_TOKEN_LENGTH = 512
 # itsdangerous' URL-safe output: base64url parts joined by dots.
 _RESET_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_.-]+")
+_RESET_REFERENCE_SHAPE = re.compile(r"([1-9][0-9]{0,17})\.([0-9a-f]{64})")
 
 
 def new_token() -> str:
@@ -48,9 +49,9 @@ def sign_reset(secret_key: str, record_id: int, secret: str, *, salt: str = RESE
     return _serializer(secret_key, salt).dumps([record_id, secret])
 
 
-def load_reset(secret_key: str, token: str, max_age: int, *, salt: str = RESET_SALT) -> tuple[int, str]:
+def load_reset(secret_key: str, token: str, max_age: int | None, *, salt: str = RESET_SALT) -> tuple[int, str]:
     """(record id, secret) from a token `sign_reset` made with `salt`, or BadResetToken /
-    ExpiredResetToken."""
+    ExpiredResetToken (`max_age=None`: any age)."""
     try:
         payload = _serializer(secret_key, salt).loads(token, max_age=max_age)
     except SignatureExpired:
@@ -65,3 +66,23 @@ def load_reset(secret_key: str, token: str, max_age: int, *, salt: str = RESET_S
     ):
         raise BadResetToken
     return payload[0], payload[1]
+
+
+def reset_reference(secret_key: str, token: str) -> str:
+    """`<record id>.<SHA-256 of its secret>` for a well-signed reset token of any age (the record's
+    expiry still applies), "" for anything else: it names the link but cannot be made back into it."""
+    if not is_well_formed_reset(token):
+        return ""
+    try:
+        record_id, secret = load_reset(secret_key, token, None)
+    except BadResetToken:
+        return ""
+    return f"{record_id}.{digest(secret)}"
+
+
+def parse_reset_reference(reference: str) -> tuple[int, str]:
+    """(record id, secret digest) from a `reset_reference`, or BadResetToken."""
+    found = _RESET_REFERENCE_SHAPE.fullmatch(reference or "")
+    if found is None:
+        raise BadResetToken
+    return int(found[1]), found[2]

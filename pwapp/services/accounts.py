@@ -314,15 +314,16 @@ def _live(record: UserSession, now: datetime) -> bool:
     return record.revoked_at is None and record.expires_at > now and idle_limit > now
 
 
-def current_session(db: Session, token: str | None) -> tuple[User, UserSession] | None:
-    """The user and session behind a session token, if it is live; touches last-seen."""
-    if not token:
+def current_session(db: Session, token_hash: str | None) -> tuple[User, UserSession] | None:
+    """The user and session behind a session token's SHA-256 (`tokens.digest`), if it is live;
+    touches last-seen. Sessions are named by that digest only: the raw token stays in its cookie."""
+    if not token_hash:
         return None
     now = utcnow()
     row = db.exec(
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == digest(token))
+        .where(UserSession.token_hash == token_hash)
     ).first()
     if row is None:
         return None
@@ -343,24 +344,25 @@ class UserInfo:
     email: str
 
 
-def as_session_owner(db: Session, token: str | None, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(db, user, session, *args)` for the owner of a live session token, else NotAuthenticated."""
-    found = current_session(db, token)
+def as_session_owner(db: Session, token_hash: str | None, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, user, session, *args)` for the owner of a live session (named by its token's digest),
+    else NotAuthenticated."""
+    found = current_session(db, token_hash)
     if found is None:
         raise NotAuthenticated()
     return fn(db, *found, *args)
 
 
-def current_user_info(db: Session, token: str | None) -> UserInfo | None:
-    """The signed-in user behind a session token (None when it is not live)."""
-    found = current_session(db, token)
+def current_user_info(db: Session, token_hash: str | None) -> UserInfo | None:
+    """The signed-in user behind a session token's digest (None when the session is not live)."""
+    found = current_session(db, token_hash)
     return None if found is None else UserInfo(id=found[0].id, email=found[0].email)
 
 
-def logout(db: Session, token: str | None) -> None:
-    """Revoke the session behind `token` (a no-op for unknown tokens)."""
-    if token:
-        query = update(UserSession).where(UserSession.token_hash == digest(token), UserSession.revoked_at.is_(None))
+def logout(db: Session, token_hash: str | None) -> None:
+    """Revoke the session behind a token's digest (a no-op for unknown ones)."""
+    if token_hash:
+        query = update(UserSession).where(UserSession.token_hash == token_hash, UserSession.revoked_at.is_(None))
         _revoke(db, query, "logout")
 
 

@@ -22,6 +22,7 @@ from pwapp.security.tokens import (
     is_well_formed_reset,
     load_reset,
     new_token,
+    parse_reset_reference,
     sign_reset,
 )
 from pwapp.services.accounts import (
@@ -170,12 +171,26 @@ def check_reset_link(db: Session, token: str, *, now: datetime | None = None) ->
         raise ResetLinkExpired() from None
     except BadResetToken:
         raise ResetLinkInvalid() from None
+    return _reset_target(db, record_id, digest(secret), now)
+
+
+def check_reset_reference(db: Session, reference: str, *, now: datetime | None = None) -> tuple[PasswordReset, User]:
+    """As `check_reset_link`, for the `tokens.reset_reference` of a link (what a Reflex state sees)."""
+    try:
+        record_id, secret_hash = parse_reset_reference(reference)
+    except BadResetToken:
+        raise ResetLinkInvalid() from None
+    return _reset_target(db, record_id, secret_hash, now)
+
+
+def _reset_target(db: Session, record_id: int, secret_hash: str, now: datetime | None) -> tuple[PasswordReset, User]:
+    """The record and account when the link they name can still be used, else why not."""
     # One SELECT, so the link and the account are seen at the same moment (a concurrent
     # reset commits both together): the loser of a double submit is told "already used".
     row = db.exec(
         select(PasswordReset, User).join(User, User.id == PasswordReset.user_id).where(PasswordReset.id == record_id)
     ).first()
-    if row is None or not hmac.compare_digest(row[0].token_hash, digest(secret)) or not row[1].is_active:
+    if row is None or not hmac.compare_digest(row[0].token_hash, secret_hash) or not row[1].is_active:
         raise ResetLinkInvalid()
     record, user = row
     if record.used_at is not None:
@@ -201,7 +216,19 @@ def reset_password(
     """Set a new password through a reset link: once per link, signing out every session and
     confirming the address of an account that was waiting for its verification link."""
     now = now or utcnow()
-    record, user = check_reset_link(db, token, now=now)
+    return _reset(db, *check_reset_link(db, token, now=now), new, confirm, client, now)
+
+
+def reset_password_by_reference(
+    db: Session, reference: str, new: str, confirm: str | None, client: Client, *, now: datetime | None = None
+) -> User:
+    """As `reset_password`, for the `tokens.reset_reference` of a link (what a Reflex state sees)."""
+    now = now or utcnow()
+    return _reset(db, *check_reset_reference(db, reference, now=now), new, confirm, client, now)
+
+
+def _reset(db: Session, record: PasswordReset, user: User, new: str, confirm: str | None, client: Client, now: datetime) -> User:
+    """Use the checked link once (a conditional UPDATE: one of two racing submits wins) and set the password."""
     errors = password_field_errors(new, confirm, user.email)
     if errors:
         raise InvalidInput(errors)

@@ -54,6 +54,6 @@ class AccountState(AuthState):
     @rx.event
     async def logout(self):
         """Revoke this session, then clear its cookie over HTTP."""
-        await in_db(accounts.logout, self._session_token())
+        await in_db(accounts.logout, self._session_hash())
         self.email, self.sessions = "", []
         return navigate(routes.current().end_session(routes.current().login + "?notice=signed-out"))

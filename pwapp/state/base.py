@@ -11,7 +11,7 @@ import reflex as rx
 from pwapp import routes
 from pwapp.db import in_db
 from pwapp.services import accounts
-from pwapp.web.cookies import binding_of, read_cookie, session_cookie
+from pwapp.web.cookies import binding_cookie, read_cookie, session_cookie
 
 T = TypeVar("T")
 
@@ -27,10 +27,13 @@ def navigate(url: str) -> rx.event.EventSpec:
 
 
 def client_of(state: rx.State) -> accounts.Client:
-    """Who is on this connection: the IP Reflex resolved (trusted proxies only), the browser and its binding."""
+    """Who is on this connection: the IP Reflex resolved (trusted proxies only), the browser and its
+    binding (the socket's cookie holds its digest already: pwapp.web.middleware.credential_free_events)."""
     headers = state.router.headers
     return accounts.Client(
-        ip=state.router.session.client_ip, user_agent=headers.user_agent, binding=binding_of(headers.cookie)
+        ip=state.router.session.client_ip,
+        user_agent=headers.user_agent,
+        binding=read_cookie(headers.cookie, binding_cookie()) or "",
     )
 
 
@@ -44,17 +47,18 @@ class AuthState(rx.State):
     user_id: int = 0
     email: str = ""
 
-    def _session_token(self) -> str | None:
+    def _session_hash(self) -> str | None:
+        """The session cookie as this socket holds it: its token's SHA-256 (credential_free_events)."""
         return read_cookie(self.router.headers.cookie, session_cookie())
 
     async def _as_user(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, user, session, *args)` for the signed-in user, or raise NotAuthenticated."""
-        return await in_db(accounts.as_session_owner, self._session_token(), fn, *args)
+        return await in_db(accounts.as_session_owner, self._session_hash(), fn, *args)
 
     @rx.event
     async def require_login(self):
         """on_load of protected pages: anonymous visitors go to log in and come back."""
-        info = await in_db(accounts.current_user_info, self._session_token())
+        info = await in_db(accounts.current_user_info, self._session_hash())
         if info is None:
             self.user_id, self.email = 0, ""
             here = routes.current()
@@ -64,5 +68,5 @@ class AuthState(rx.State):
     @rx.event
     async def route_home(self):
         """on_load of `/`: the account page when signed in, else log in."""
-        found = await in_db(accounts.current_session, self._session_token())
+        found = await in_db(accounts.current_session, self._session_hash())
         return rx.redirect(routes.current().account if found else routes.current().login, replace=True)

@@ -21,7 +21,8 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
     link_error: str = ""
     link_ok: bool = False
 
-    def _token(self) -> str:
+    def _reference(self) -> str:
+        """The reset cookie as this socket holds it: a `tokens.reset_reference` (credential_free_events)."""
         return read_cookie(self.router.headers.cookie, reset_cookie()) or ""
 
     @rx.event
@@ -31,7 +32,7 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
         self._clear_strength()
         self.link_error, self.link_ok = "", False
         try:
-            _, user = await in_db(passwords.check_reset_link, self._token())
+            _, user = await in_db(passwords.check_reset_reference, self._reference())
         except ResetLinkError as exc:
             self.link_error = exc.messages[0]
             return
@@ -44,8 +45,8 @@ class ResetPasswordState(FormMixin, StrengthMixin, rx.State):
         client = client_of(self)
         try:
             await in_db(
-                passwords.reset_password,
-                self._token(),
+                passwords.reset_password_by_reference,
+                self._reference(),
                 text(form, "new_password"),
                 text(form, "confirm_password"),
                 client,

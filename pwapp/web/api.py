@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from pwapp import routes
 from pwapp.db import in_db
+from pwapp.security.tokens import digest
 from pwapp.services import accounts, passwords, signup, two_step
 from pwapp.services.errors import AccountError, HookFailed, NotAuthenticated, ResetLinkError, TooManyAttempts
 from pwapp.web import openapi, schemas
@@ -123,12 +124,12 @@ async def read_model(request: Request, model: type[M]) -> M:
 
 
 def bearer_token(request: Request) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header."""
+    """The SHA-256 of the token of an `Authorization: Bearer <token>` header (how services name a session)."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
-    return token
+    return digest(token)
 
 
 def iso(moment: datetime) -> str:

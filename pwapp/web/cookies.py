@@ -47,10 +47,20 @@ def read_cookie(header: str, name: str) -> str | None:
     return cookie_parser(header or "").get(name)
 
 
-def binding_of(cookie_header: str) -> str:
-    """SHA-256 of the browser-binding cookie in a Cookie header; "" when absent or malformed."""
-    value = read_cookie(cookie_header, binding_cookie())
+def binding_digest(value: str | None) -> str:
+    """SHA-256 of a browser-binding cookie's value; "" when absent or malformed."""
     return digest(value) if value and BINDING_FORM.fullmatch(value) else ""
+
+
+def binding_of(cookie_header: str) -> str:
+    """SHA-256 of the browser-binding cookie in an HTTP request's Cookie header ("" when absent or malformed)."""
+    return binding_digest(read_cookie(cookie_header, binding_cookie()))
+
+
+def session_hash_of(cookie_header: str) -> str | None:
+    """SHA-256 of the session cookie in an HTTP request's Cookie header: how services name a session."""
+    token = read_cookie(cookie_header, session_cookie())
+    return digest(token) if token else None
 
 
 def binding_set_cookie(value: str) -> str:
@@ -111,8 +121,8 @@ async def end_session(request: Request) -> HTMLResponse | RedirectResponse:
     it first), then go on; a live session stays and goes to /account; cross-site changes nothing."""
     if not is_same_origin(request.headers):
         return refusal(CROSS_SITE, routes.current().account, "Go to your account")
-    token = read_cookie(request.headers.get("cookie", ""), session_cookie())
-    live = bool(token) and await in_db(accounts.current_session, token) is not None
+    token_hash = session_hash_of(request.headers.get("cookie", ""))
+    live = bool(token_hash) and await in_db(accounts.current_session, token_hash) is not None
     target = routes.current().account if live else safe_next(request.query_params.get("next"), routes.current().login)
     response = RedirectResponse(target, status_code=303)
     if not live:

@@ -23,7 +23,7 @@ from pwapp.services.errors import (
     TwoStepOff,
 )
 from pwapp.web.client import client_of
-from pwapp.web.cookies import read_cookie, session_cookie
+from pwapp.web.cookies import session_hash_of
 from pwapp.web.origin import is_same_origin
 from pwapp.web.plain import form_field, render
 
@@ -52,7 +52,7 @@ def _signed_out(template: str) -> HTMLResponse:
 async def setup_page(request: Request) -> Response:
     """GET: the pending secret and a form for its first code. POST: that code, which turns
     two-step on (then the recovery codes), or the same page saying why not (400, 429)."""
-    token = read_cookie(request.headers.get("cookie", ""), session_cookie())
+    token = session_hash_of(request.headers.get("cookie", ""))
     problem, status_code, headers = "", 200, {}
     if request.method == "POST":
         if not is_same_origin(request.headers):
@@ -92,7 +92,7 @@ async def recovery_codes_page(request: Request) -> Response:
     uses nothing up)."""
     if not is_same_origin(request.headers, allow_user_started=True):
         return _message("recovery_codes.html", 403, CROSS_SITE)
-    token = read_cookie(request.headers.get("cookie", ""), session_cookie())
+    token = session_hash_of(request.headers.get("cookie", ""))
     try:
         codes = await in_db(accounts.as_session_owner, token, lambda db, _user, session: two_step.take_recovery_codes(db, session))
     except NotAuthenticated:

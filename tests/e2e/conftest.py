@@ -40,8 +40,9 @@ STRONG_PASSWORD = "Granite-Harbor-Violet-58-Quill"
 OTHER_STRONG_PASSWORD = "Lantern?Mosaic!Orbit-2291-Fjord"
 
 
-def e2e_server(workdir: Path, smtp_port: int) -> AppServer:
-    """The app as the e2e tests and the screenshot tour run it: its mail goes to the SMTP sink."""
+def e2e_server(workdir: Path, smtp_port: int, **extra: str) -> AppServer:
+    """The app as the e2e tests and the screenshot tour run it: its mail goes to the SMTP sink
+    (`extra`: more variables, e.g. PWAPP_WORKERS)."""
     settings = {
         "PWAPP_ENV": "development",
         "PWAPP_MAIL_BACKEND": "smtp",
@@ -49,7 +50,7 @@ def e2e_server(workdir: Path, smtp_port: int) -> AppServer:
         "PWAPP_SMTP_PORT": str(smtp_port),
         "PWAPP_SMTP_SECURITY": "none",
         "PWAPP_SMTP_TIMEOUT": "5",
-    }
+    } | extra
     return AppServer(workdir, settings, start_timeout=START_TIMEOUT)
 
 
