@@ -25,6 +25,7 @@ from pwapp.services.errors import BrowserNotBound, EmailNotVerified
 from pwapp.services.passwords import RESET_REQUESTED as SENT
 from pwapp.services.passwords import request_password_reset
 from pwapp.state.account import AccountState
+from pwapp.state.base import AuthState
 from pwapp.state.change_password import ChangePasswordState
 from pwapp.state.forgot_password import ForgotPasswordState
 from pwapp.state.login import LoginState
@@ -233,6 +234,20 @@ async def test_change_password_errors_then_success():
         assert accounts.current_session(s, digest(cookie.split("=", 1)[1])) is None
         assert len(mails(s, template="password_changed")) == 1
     assert_never_kept(root, PASSWORD, NEW_PASSWORD, "not my password")
+
+
+async def test_a_sign_in_check_queued_behind_a_change_lets_its_handoff_go_on_once():
+    """A page reconnecting to another replica queues its sign-in check behind a change sent
+    meanwhile: that check sees the replaced cookie and must not send the browser to log in."""
+    user = make_user()
+    root, state = connect(ChangePasswordState, cookie=signed_in_cookie(user), path="/account/change-password")
+    events = await run(ChangePasswordState.submit, state, {
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    assert "/auth/session?ticket=" in scripts(events)
+    auth = root.get_substate(AuthState.get_full_name().split("."))
+    assert await run(AuthState.require_login, auth) == []  # the handoff's navigation stands
+    events = await run(AuthState.require_login, auth)  # only once: the old cookie is signed out
+    assert "/auth/login?next=/account/change-password" in scripts(events)
 
 
 async def test_change_password_without_session_goes_to_login():

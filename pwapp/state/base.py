@@ -46,6 +46,8 @@ class AuthState(rx.State):
 
     user_id: int = 0
     email: str = ""
+    # This browser's session was just replaced; its new cookie is on the way through the handoff.
+    _session_replaced: bool = False
 
     def _session_hash(self) -> str | None:
         """The session cookie as this socket holds it: its token's SHA-256 (credential_free_events)."""
@@ -59,6 +61,9 @@ class AuthState(rx.State):
     async def require_login(self):
         """on_load of protected pages: anonymous visitors go to log in and come back."""
         info = await in_db(accounts.current_user_info, self._session_hash())
+        replaced, self._session_replaced = self._session_replaced, False
+        if info is None and replaced:
+            return None  # a check queued behind the change (a reconnecting page): the handoff goes on
         if info is None:
             self.user_id, self.email = 0, ""
             here = routes.current()

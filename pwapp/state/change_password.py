@@ -49,4 +49,5 @@ class ChangePasswordState(FormMixin, StrengthMixin, AuthState):
         except AccountError as exc:
             self._fail(exc)
             return
+        self._session_replaced = True
         yield navigate(routes.current().start_session(ticket, routes.current().change_password + "?changed=1"))
