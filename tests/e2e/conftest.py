@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -110,21 +111,28 @@ def mailbox(smtp_sink) -> Mailbox:
     return Mailbox(smtp_sink)
 
 
+@contextmanager
+def running(server: AppServer):
+    """`server` started (a server that cannot start fails the test with its reason), then stopped
+    and its folder removed (kept, and named, with PWAPP_E2E_KEEP set)."""
+    try:
+        try:
+            server.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+    finally:
+        server.stop()
+        if os.environ.get("PWAPP_E2E_KEEP"):
+            print(f"\npwapp e2e files kept in {server.workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(server.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def app_server(smtp_sink):
-    workdir = Path(tempfile.mkdtemp(prefix="pwapp-e2e-"))
-    server = e2e_server(workdir, smtp_sink.port)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-    if os.environ.get("PWAPP_E2E_KEEP"):
-        print(f"\npwapp e2e files kept in {workdir}", file=sys.stderr)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with running(e2e_server(Path(tempfile.mkdtemp(prefix="pwapp-e2e-")), smtp_sink.port)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

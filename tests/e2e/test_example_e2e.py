@@ -4,7 +4,6 @@ and a page of its own behind the log-in (one more production build)."""
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.app_server import AppServer
-from tests.e2e.conftest import OTHER_STRONG_PASSWORD, ROOT, START_TIMEOUT, STRONG_PASSWORD, text_of
+from tests.e2e.conftest import OTHER_STRONG_PASSWORD, ROOT, START_TIMEOUT, STRONG_PASSWORD, running, text_of
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +30,8 @@ def acme(smtp_sink):
         },
         app_dir=EXAMPLE, ready_path="/accounts/login", start_timeout=START_TIMEOUT,
     )
-    try:
-        server.start()
-    except RuntimeError as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    with running(server):
+        yield server
 
 
 def test_sign_up_reach_the_protected_page_and_change_the_password(browser, acme, mailbox, unique_email):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import time
 import uuid
@@ -25,7 +24,7 @@ from pwapp.db import make_engine
 from pwapp.models import OutboxMessage, PasswordReset, ResetRequest, User
 from pwapp.models.outbox import SENT
 from pwapp.security.tokens import digest
-from tests.e2e.conftest import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, UI, Mailbox, e2e_server
+from tests.e2e.conftest import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, UI, Mailbox, e2e_server, running
 from tests.e2e.test_change_password_e2e import CHANGED_URL, _fill_change_form, _submit
 from tests.e2e.test_reset_password_e2e import _fill_new_password, _request_reset, _reset_link
 from tests.e2e.test_two_step_e2e import CODES_URL, SETUP_URL
@@ -105,20 +104,16 @@ def workers(smtp_sink, redis_client):
     )
     engine = make_engine(database_url)
     try:
-        server.start()
-        # Before any request: only the worker loops (a lifespan task) have touched the database.
-        deadline, pids = time.monotonic() + 30, set()
-        while len(pids) < 2 and time.monotonic() < deadline:
-            pids = _processes_connected(engine, make_url(database_url).database)
-            time.sleep(0.2)  # polling interval
-        yield Workers(server, engine, UI(server.base_url, Mailbox(smtp_sink)), pids)
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        with running(server):
+            # Before any request: only the worker loops (a lifespan task) have touched the database.
+            deadline, pids = time.monotonic() + 30, set()
+            while len(pids) < 2 and time.monotonic() < deadline:
+                pids = _processes_connected(engine, make_url(database_url).database)
+                time.sleep(0.2)  # polling interval
+            yield Workers(server, engine, UI(server.base_url, Mailbox(smtp_sink)), pids)
     finally:
-        server.stop()
         engine.dispose()
         _drop_database(admin_url, database_url)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
