@@ -20,6 +20,26 @@ pytestmark = pytest.mark.e2e
 CODE_PAGE_URL = re.compile(r"^[^?]*/auth/two-step/?\?challenge=[^&]+&next=")
 SETUP_URL = re.compile(r"^[^?]*/account/two-step/setup$")
 CODES_URL = re.compile(r"^[^?]*/account/two-step/recovery-codes$")
+
+
+def set_up_two_step(page, password: str) -> pyotp.TOTP:
+    """On /account/two-step: give the password, reach the set-up page and read its key."""
+    page.get_by_label("Current password", exact=True).fill(password)
+    page.get_by_role("button", name="Set up two-step sign-in").click()
+    expect(page).to_have_url(SETUP_URL)
+    key = page.locator("#setup-key")
+    expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+    return pyotp.TOTP(key.inner_text())
+
+
+def turn_on_two_step(page, totp: pyotp.TOTP) -> list[str]:
+    """On the set-up page: a first code turns two-step on; returns the ten recovery codes shown."""
+    page.get_by_label("Code from your app", exact=True).fill(totp.now())
+    page.get_by_role("button", name="Turn on").click()
+    expect(page).to_have_url(CODES_URL)
+    codes = page.locator("#recovery-codes li")
+    expect(codes).to_have_count(10)
+    return codes.all_inner_texts()
 SESSION_COOKIE = "pwapp_session"
 
 
@@ -55,19 +75,9 @@ def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, u
 
     # Enrol: the password, then the server's own page with the key (read off it) and a first code.
     page.get_by_role("link", name="Two-step sign-in").click()
-    page.get_by_label("Current password", exact=True).fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Set up two-step sign-in").click()
-    expect(page).to_have_url(SETUP_URL)
-    key = page.locator("#setup-key")
-    expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+    totp = set_up_two_step(page, STRONG_PASSWORD)
     expect(page.locator("svg")).to_have_count(1)
-    totp = pyotp.TOTP(key.inner_text())
-    page.get_by_label("Code from your app", exact=True).fill(totp.now())
-    page.get_by_role("button", name="Turn on").click()
-    expect(page).to_have_url(CODES_URL)
-    codes = page.locator("#recovery-codes li")
-    expect(codes).to_have_count(10)
-    recovery = codes.all_inner_texts()
+    recovery = turn_on_two_step(page, totp)
     page.reload()  # shown once
     expect(page.get_by_role("alert")).to_contain_text("already shown")
     page.goto("/account/two-step/setup")

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pyotp
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
@@ -27,7 +26,7 @@ from pwapp.security.tokens import digest
 from tests.e2e.conftest import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, UI, Mailbox, e2e_server, running
 from tests.e2e.test_change_password_e2e import CHANGED_URL, _fill_change_form, _submit
 from tests.e2e.test_reset_password_e2e import _fill_new_password, _request_reset, _reset_link
-from tests.e2e.test_two_step_e2e import CODES_URL, SETUP_URL
+from tests.e2e.test_two_step_e2e import set_up_two_step, turn_on_two_step
 from tests.factories import make_user
 from tests.services import service_url
 
@@ -164,18 +163,8 @@ def _redis_contents(client) -> dict[bytes, bytes]:
 def _two_step_on_and_off(page, password: str) -> set[str]:
     """Turn two-step on (key read off the server's page) and off again; returns the key and codes."""
     page.goto("/account/two-step")
-    page.get_by_label("Current password", exact=True).fill(password)
-    page.get_by_role("button", name="Set up two-step sign-in").click()
-    expect(page).to_have_url(SETUP_URL)
-    key = page.locator("#setup-key")
-    expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
-    totp = pyotp.TOTP(key.inner_text())
-    page.get_by_label("Code from your app", exact=True).fill(totp.now())
-    page.get_by_role("button", name="Turn on").click()
-    expect(page).to_have_url(CODES_URL)
-    codes = page.locator("#recovery-codes li")
-    expect(codes).to_have_count(10)
-    secrets = {totp.secret, *codes.all_inner_texts()}
+    totp = set_up_two_step(page, password)
+    secrets = {totp.secret, *turn_on_two_step(page, totp)}
     page.goto("/account/two-step")
     turn_off = page.locator("form").filter(has=page.get_by_role("button", name="Turn off two-step sign-in"))
     turn_off.get_by_label("Current password", exact=True).fill(password)
