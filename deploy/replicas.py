@@ -46,13 +46,9 @@ class Cluster:
             raise SystemExit("PWAPP_REDIS_URL must be set: the replicas share Reflex's state and the throttles there")
         self.base_url = env.setdefault("PWAPP_BASE_URL", f"http://localhost:{proxy_port}")
         env.setdefault("PWAPP_TRUSTED_PROXY_HOPS", "1")
-        if "PWAPP_WORKERS" in env:
-            env["GRANIAN_WORKERS"] = env["PWAPP_WORKERS"]
-        # Reflex's own variables win over rxconfig.py: state in Redis, the socket on the public URL.
-        env |= {
-            "REFLEX_REDIS_URL": redis, "REFLEX_STATE_MANAGER_MODE": "redis", "REFLEX_API_URL": self.base_url,
-            "REFLEX_ENV_MODE": "prod", "PYTHONUNBUFFERED": "1",
-        }
+        # rxconfig.py turns PWAPP_REDIS_URL and PWAPP_WORKERS into Reflex's state store and workers;
+        # the built pages open their socket on the public URL.
+        env |= {"REFLEX_API_URL": self.base_url, "REFLEX_ENV_MODE": "prod", "PYTHONUNBUFFERED": "1"}
         self.env, self.host, self.log, self.start_timeout = env, host, log, start_timeout
         self.replica_urls = [f"http://{host}:{port}" for port in replica_ports]
         self.proxy_bind = f"{host}:{proxy_port}"
