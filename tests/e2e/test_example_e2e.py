@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.app_server import AppServer
-from tests.e2e.conftest import OTHER_STRONG_PASSWORD, ROOT, START_TIMEOUT, STRONG_PASSWORD, running, text_of
+from tests.e2e.conftest import (
+    OTHER_STRONG_PASSWORD,
+    ROOT,
+    START_TIMEOUT,
+    STRONG_PASSWORD,
+    UI,
+    running,
+    text_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,8 +61,7 @@ def test_sign_up_reach_the_protected_page_and_change_the_password(browser, acme,
     [welcome] = mailbox.wait_for(email, subject="Finish creating your Acme account")
     (link,) = re.findall(r"https?://\S+/accounts/verify-email\?token=\S+", text_of(welcome))
     page.goto(link)
-    page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
-    page.get_by_role("button", name="Confirm").click()
+    UI.confirm(page, STRONG_PASSWORD)
     expect(page).to_have_url(re.compile(r"^[^?]*/me/?$"))
     expect(page.locator("#signed-in-email")).to_have_text(email)
 
