@@ -317,6 +317,15 @@ class UI:
         expect(button).to_be_enabled()
         button.click()
 
+    def log_out(self, page) -> None:
+        """From the account page, click Log out and wait for the signed-out login page."""
+        from playwright.sync_api import expect
+
+        page.goto("/account")
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(LOGIN_URL)
+        expect(page.get_by_role("status").filter(has_text="You have been logged out.")).to_be_visible()
+
     def login(self, page, email: str, password: str = STRONG_PASSWORD) -> None:
         from playwright.sync_api import expect
 

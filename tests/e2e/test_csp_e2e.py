@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.csp_checks import InlineScripts, allowed, directives
-from tests.e2e.conftest import ACCOUNT_URL, LOGIN_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD, text_of
+from tests.e2e.conftest import ACCOUNT_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD, text_of
 
 pytestmark = pytest.mark.e2e
 
@@ -77,10 +77,7 @@ def test_every_page_works_under_the_csp_without_a_violation(new_context, ui, uni
     expect(page.get_by_role("status").filter(has_text="Password changed.")).to_be_visible()
 
     # Log out, and in again with the new password.
-    page.goto("/account")
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(LOGIN_URL)
-    expect(page.get_by_text("You have been logged out.")).to_be_visible()
+    ui.log_out(page)
     ui.login(page, email, OTHER_STRONG_PASSWORD)
 
     # Forgot, then the emailed link, then log in with the reset password.

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ACCOUNT_URL, LOGIN_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD
+from tests.e2e.conftest import ACCOUNT_URL, OTHER_STRONG_PASSWORD, STRONG_PASSWORD
 from tests.e2e.test_csp_e2e import _watch_csp
 from tests.e2e.test_reset_password_e2e import _fill_new_password, _request_reset, _reset_link
 
@@ -60,12 +60,6 @@ def _enter_code(page, code: str) -> None:
     page.get_by_role("button", name="Verify").click()
 
 
-def _log_out(page) -> None:
-    page.goto("/account")
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(LOGIN_URL)
-
-
 def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, ui, unique_email, mailbox, base_url):
     email = unique_email("twostep")
     context = new_context()
@@ -86,18 +80,18 @@ def test_two_step_enrol_sign_in_and_a_reset_that_cannot_bypass_it(new_context, u
 
     # Sign in with an app code (the next step's: the current one was used to enrol).
     assert violations == []
-    _log_out(page)
+    ui.log_out(page)
     _log_in_to_code_page(page, ui, email, STRONG_PASSWORD)
     _enter_code(page, totp.at(time.time() + 30))
     expect(page).to_have_url(ACCOUNT_URL)
     expect(page.locator(".session-row").filter(has_text="This device")).to_contain_text("Signed in with two-step")
 
     # Sign in with a recovery code; it works once.
-    _log_out(page)
+    ui.log_out(page)
     _log_in_to_code_page(page, ui, email, STRONG_PASSWORD)
     _enter_code(page, recovery[0])
     expect(page).to_have_url(ACCOUNT_URL)
-    _log_out(page)
+    ui.log_out(page)
     _log_in_to_code_page(page, ui, email, STRONG_PASSWORD)
     _enter_code(page, recovery[0])
     expect(page.get_by_text("That code is not valid.")).to_be_visible()
