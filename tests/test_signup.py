@@ -186,6 +186,18 @@ def test_wrong_sign_up_passwords_count_as_failed_log_ins(db):
     assert user(db).email_verified_at is None
 
 
+def test_confirming_with_the_right_password_clears_the_wrong_tries_before_it(db):
+    token = signed_up(db)
+    for _ in range(throttle.LOGIN_PER_ACCOUNT.item.amount - 1):
+        with pytest.raises(WrongSignUpPassword):
+            verify_email(db, token, NEW, CLIENT)
+    verify_email(db, token, BOB, CLIENT)
+    db.commit()
+    for _ in range(2):  # like a log-in's success: the owner's next typo is a typo, not a lock-out
+        with pytest.raises(InvalidCredentials):
+            authenticate(db, CAROL, NEW, CLIENT)
+
+
 def test_the_link_expires(db):
     token = signed_up(db)
     later = utcnow() + timedelta(seconds=settings.verify_token_max_age + 1)

@@ -181,6 +181,16 @@ def count_attempt(limit: throttle.Throttle, key: str) -> None:
         raise TooManyAttempts(exc.retry_after) from None
 
 
+def password_matches(limit: throttle.Throttle, key: str, password: str, stored_hash: str) -> bool:
+    """Count one guess on `limit` for `key` (TooManyAttempts past it), then verify it; a right one
+    clears the count. Counting first means a burst of guesses gets no more verifies than the limit."""
+    count_attempt(limit, key)
+    if not password or not verify_password(password, stored_hash)[0]:
+        return False
+    limit.clear(key)
+    return True
+
+
 def authenticate(db: Session, email: str, password: str, client: Client) -> User:
     """The active, confirmed account whose password this is, with throttling and constant work
     (EmailNotVerified: the right password, the address not confirmed yet); the caller emits

@@ -14,7 +14,7 @@ from pwapp.db import utcnow
 from pwapp.events import PasswordChanged, ResetCompleted, ResetRequested, ResetRequestHandled
 from pwapp.models import PasswordReset, ResetRequest, User, UserSession
 from pwapp.security import throttle
-from pwapp.security.passwords import hash_password, normalize, verify_password
+from pwapp.security.passwords import hash_password, normalize
 from pwapp.security.tokens import (
     BadResetToken,
     ExpiredResetToken,
@@ -28,10 +28,10 @@ from pwapp.security.tokens import (
 from pwapp.services.accounts import (
     OPERATOR,
     Client,
-    count_attempt,
     create_ticket,
     mark_verified,
     password_field_errors,
+    password_matches,
     require_binding,
     revoke_all_sessions,
     revoke_session,
@@ -74,17 +74,12 @@ def change_password(
     """
     if issue is create_ticket:
         require_binding(client)  # before the verify: no password is checked for a sign-in that cannot finish
-    limit, key = throttle.CURRENT_PASSWORD_PER_USER, str(user.id)
-    if current:
-        count_attempt(limit, key)  # before the verify, so simultaneous guesses cannot pass the limit
     errors = password_field_errors(new, confirm, user.email)
     if current and normalize(current) == normalize(new):
         errors.setdefault("new_password", []).extend(SamePassword().messages)
     if not current:
         errors["current_password"] = ["Enter your current password."]
-    elif verify_password(current, user.password_hash)[0]:
-        limit.clear(key)
-    else:
+    elif not password_matches(throttle.CURRENT_PASSWORD_PER_USER, str(user.id), current, user.password_hash):
         errors.update(IncorrectCurrentPassword().errors)
     if errors:
         raise InvalidInput(errors)

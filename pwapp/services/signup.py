@@ -19,7 +19,7 @@ from pwapp import routes
 from pwapp.db import utcnow
 from pwapp.models import EmailVerification, SignUpRequest, User
 from pwapp.security import throttle
-from pwapp.security.passwords import hash_password, verify_password
+from pwapp.security.passwords import hash_password
 from pwapp.security.tokens import (
     VERIFY_SALT,
     BadResetToken,
@@ -33,9 +33,9 @@ from pwapp.security.tokens import (
 from pwapp.services import notices
 from pwapp.services.accounts import (
     Client,
-    count_attempt,
     mark_verified,
     new_account_errors,
+    password_matches,
     register,
     valid_email,
 )
@@ -178,8 +178,7 @@ def verify_email(db: Session, token: str, password: str, client: Client, *, now:
     """
     now = now or utcnow()
     record, user = check_verify_link(db, token, now=now)
-    count_attempt(throttle.LOGIN_PER_ACCOUNT, user.email)
-    if not verify_password(password, user.password_hash)[0]:
+    if not password_matches(throttle.LOGIN_PER_ACCOUNT, user.email, password, user.password_hash):
         raise WrongSignUpPassword()
     used = db.execute(
         update(EmailVerification)
@@ -189,5 +188,4 @@ def verify_email(db: Session, token: str, password: str, client: Client, *, now:
     )
     if used.rowcount != 1 or not mark_verified(db, user, client, now):
         raise VerifyLinkUsed()
-    throttle.LOGIN_PER_ACCOUNT.clear(user.email)
     return user

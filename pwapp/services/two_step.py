@@ -19,7 +19,6 @@ from pwapp.db import utcnow
 from pwapp.events import TwoStepChanged
 from pwapp.models import RecoveryCode, RecoveryCodesToShow, SignInChallenge, TwoStep, User, UserSession
 from pwapp.security import throttle, totp
-from pwapp.security.passwords import verify_password
 from pwapp.security.sealing import seal, unseal
 from pwapp.security.tokens import digest, new_token
 from pwapp.services.accounts import (
@@ -32,6 +31,7 @@ from pwapp.services.accounts import (
     has_two_step,
     logged_in,
     login_failed,
+    password_matches,
     require_binding,
     revoke_all_sessions,
 )
@@ -229,11 +229,8 @@ def _use_recovery(db: Session, user: User, code: str, now: datetime) -> bool:
 
 def _check_password(user: User, password: str) -> None:
     """The account's password, counted like change-password's current password."""
-    limit, key = throttle.CURRENT_PASSWORD_PER_USER, str(user.id)
-    count_attempt(limit, key)
-    if not password or not verify_password(password, user.password_hash)[0]:
+    if not password_matches(throttle.CURRENT_PASSWORD_PER_USER, str(user.id), password, user.password_hash):
         raise IncorrectCurrentPassword()
-    limit.clear(key)
 
 
 def _check_password_and_code(db: Session, user: User, password: str, code: str, now: datetime) -> None:
