@@ -114,13 +114,6 @@ def outbox_row(engine, row_id: int) -> OutboxMessage:
         return db.get(OutboxMessage, row_id)
 
 
-def wait_until(condition, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 async def async_wait_until(condition, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while not condition():
