@@ -31,7 +31,7 @@ async def _form(token: str, status_code: int = 200, password_error: str = "") ->
     try:
         _, user = await in_db(signup.check_verify_link, token)
     except VerifyLinkError as exc:
-        return _page(status_code if password_error else 200, problem=exc.messages[0], reason=exc.reason)
+        return _page(status_code, problem=exc.messages[0], reason=exc.reason)
     return _page(status_code, email=user.email, token=token, password_error=password_error)
 
 
