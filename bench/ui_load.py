@@ -336,8 +336,8 @@ def served(args: argparse.Namespace) -> str:
     """The server set-up in words, for the report."""
     processes = "one process (one granian worker)" if args.workers == 1 else f"{args.workers} granian worker processes"
     state = "Redis state" if args.redis_url else "in-memory state"
-    database = args.database_url.split("+", 1)[0].split(":", 1)[0].replace("postgresql", "PostgreSQL") or "SQLite"
-    return f"{processes}, {state}, {'SQLite' if database == 'sqlite' else database}"
+    database = "PostgreSQL" if args.database_url.startswith("postgresql") else "SQLite"  # the two pwapp runs on
+    return f"{processes}, {state}, {database}"
 
 
 def serve(args: argparse.Namespace, workdir: Path, settings: dict[str, str]) -> AppServer:
